@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Shared settings and helpers for the local real-peer stack. Sourced by `stack` and by every
+# component script in components/. Everything binds to 127.0.0.1 on fixed, uncommon ports.
+set -euo pipefail
+
+STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROJECT_ROOT="$(cd "$STACK_ROOT/../.." && pwd)"
+
+# Built binaries, keyed by version: survive `stack down` so a second `up` starts in seconds.
+SLIPWAY_CACHE="${SLIPWAY_CACHE:-$HOME/.cache/slipway}"
+BIN_CACHE="$SLIPWAY_CACHE/bin"
+# Runtime state (pids, logs, certs, data, kubeconfig, env). Removed by `stack down --purge`.
+STACK_DIR="${SLIPWAY_STACK_DIR:-$SLIPWAY_CACHE/stack}"
+LOG_DIR="$STACK_DIR/logs"
+PID_DIR="$STACK_DIR/pids"
+ENV_DIR="$STACK_DIR/env.d"
+mkdir -p "$BIN_CACHE" "$LOG_DIR" "$PID_DIR" "$ENV_DIR"
+
+# Pinned versions (bump here only).
+BUILDKIT_VERSION="${BUILDKIT_VERSION:-v0.34.2}"
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.37.2}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+ACT_VERSION="${ACT_VERSION:-v0.2.89}"
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+
+# Ports (loopback only).
+REGISTRY_TLS_PORT=25000     # TLS + htpasswd (bcrypt) registry
+REGISTRY_PLAIN_PORT=25001   # plain HTTP, no auth
+BUILDKIT_TCP_PORT=25234     # buildkitd tcp://127.0.0.1:25234 (also unix socket)
+GIT_HTTP_PORT=25080         # git smart-HTTP server
+GIT_DAEMON_PORT=25418       # git:// daemon
+ETCD_CLIENT_PORT=25379
+ETCD_PEER_PORT=25380
+KUBE_APISERVER_PORT=25443
+
+log()  { printf '[stack %s] %s\n' "${COMPONENT:-main}" "$*" >&2; }
+die()  { printf '[stack %s] ERROR: %s\n' "${COMPONENT:-main}" "$*" >&2; exit 1; }
+
+# wait_for DESCRIPTION TIMEOUT_SECONDS CMD [ARGS...]: polls CMD until it succeeds or times out.
+wait_for() {
+  local what="$1" timeout="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS >= deadline )); then
+      die "$what not ready after ${timeout}s (logs: $LOG_DIR)"
+    fi
+    sleep 0.5
+  done
+}
+
+# start_daemon NAME LOGFILE CMD [ARGS...]: starts CMD in the background detached from this shell,
+# records its pid in $PID_DIR/NAME.pid. No-op if already running.
+start_daemon() {
+  local name="$1" logfile="$2"; shift 2
+  if is_running "$name"; then log "$name already running (pid $(cat "$PID_DIR/$name.pid"))"; return 0; fi
+  setsid "$@" >>"$logfile" 2>&1 < /dev/null &
+  echo $! > "$PID_DIR/$name.pid"
+}
+
+is_running() { local f="$PID_DIR/$1.pid"; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# stop_daemon NAME: SIGTERM, then SIGKILL after 10s.
+stop_daemon() {
+  local f="$PID_DIR/$1.pid" pid
+  [[ -f $f ]] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# write_env NAME KEY=VALUE...: facts this component exports to tests (merged into $STACK_DIR/stack.env).
+write_env() { local name="$1"; shift; printf '%s\n' "$@" > "$ENV_DIR/$name.env"; }
+
+# go_build_module MODULE@VERSION OUTDIR PKG...: builds packages of a module in its own downloaded
+# source tree (needed when go.mod has exclude/replace lines that forbid `go install mod@ver`).
+go_build_module() {
+  local modver="$1" outdir="$2"; shift 2
+  local dir
+  dir="$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$modver" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
+  [[ -n $dir ]] || die "cannot download $modver"
+  mkdir -p "$outdir"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$outdir/" "$@")
+}

@@ -1,0 +1,127 @@
+import * as core from '@actions/core';
+import * as exec from '@actions/exec';
+import * as io from '@actions/io';
+import { SlipwayError } from './errors.js';
+import { redact } from './secrets.js';
+
+/**
+ * The one way Slipway runs a tool: an argument array (never a shell string), output captured and
+ * streamed line by line through `redact`, an optional timeout, and errors that carry the tail of
+ * stderr (redacted) rather than the whole log.
+ */
+export interface RunOptions {
+  cwd?: string;
+  /** Extra environment on top of the current process's. */
+  env?: Record<string, string | undefined>;
+  /** Data for the tool's stdin (credentials go here, never into arguments). */
+  input?: string | Buffer;
+  /** Kill the tool after this long (SIGTERM, then SIGKILL 5 s later). */
+  timeoutMs?: number;
+  /** Stream the tool's output to the log (default true); false keeps it only in the result. */
+  stream?: boolean;
+  /** Return instead of throwing on a non-zero exit. */
+  ignoreReturnCode?: boolean;
+  /** Log the command line before running (default true). */
+  echo?: boolean;
+  /** Called with each output line (stdout and stderr), e.g. to parse progress. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Exit status of coreutils `timeout` when it had to stop the command. */
+const TIMEOUT_EXIT_CODES = new Set([124, 137]);
+const STDERR_TAIL_LINES = 20;
+
+export class CommandError extends SlipwayError {
+  constructor(
+    readonly command: string,
+    readonly result: RunResult
+  ) {
+    super(
+      result.timedOut
+        ? `${command} did not finish within the timeout and was stopped.`
+        : `${command} failed with exit code ${result.exitCode}.${tailSuffix(result.stderr || result.stdout)}`
+    );
+    this.name = 'CommandError';
+  }
+}
+
+function tailSuffix(output: string): string {
+  const tail = lastLines(redact(output), STDERR_TAIL_LINES);
+  return tail ? `\n${tail}` : '';
+}
+
+export function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/** A shell-like rendering of the command for the log only; it is never executed. */
+export function formatCommandLine(tool: string, args: readonly string[]): string {
+  return [tool, ...args].map(part => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function mergedEnv(extra: RunOptions['env']): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...extra })) {
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** Resolves a tool on PATH (or an absolute path) with a clear error when it is missing. */
+export async function resolveTool(tool: string): Promise<string> {
+  const found = await io.which(tool, false);
+  if (!found) {
+    throw new SlipwayError(`${tool} was not found on PATH.`, { hint: `Install ${tool} first (for buildctl, use the setup-buildctl action).` });
+  }
+  return found;
+}
+
+export async function run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const toolPath = await resolveTool(tool);
+  const command = formatCommandLine(tool, args);
+  if (options.echo !== false) core.info(redact(`[command] ${command}`));
+  // @actions/exec has no timeout of its own; coreutils `timeout` (present on every Linux runner)
+  // bounds the tool while keeping the argument array intact.
+  const timeoutSeconds = options.timeoutMs ? Math.max(1, Math.ceil(options.timeoutMs / 1000)) : 0;
+  const [program, programArgs] = timeoutSeconds
+    ? [await resolveTool('timeout'), ['--kill-after=5s', `${timeoutSeconds}s`, toolPath, ...args]]
+    : [toolPath, [...args]];
+  const stream = options.stream !== false;
+  const started = Date.now();
+  const output = await exec.getExecOutput(program, programArgs, {
+    cwd: options.cwd,
+    env: mergedEnv(options.env),
+    input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+    silent: true,
+    ignoreReturnCode: true,
+    listeners: {
+      stdline: line => {
+        if (stream) core.info(redact(line));
+        options.onLine?.(line, 'stdout');
+      },
+      errline: line => {
+        if (stream) core.info(redact(line));
+        options.onLine?.(line, 'stderr');
+      }
+    }
+  });
+  const result: RunResult = {
+    exitCode: output.exitCode,
+    stdout: output.stdout,
+    stderr: output.stderr,
+    durationMs: Date.now() - started,
+    timedOut: timeoutSeconds > 0 && TIMEOUT_EXIT_CODES.has(output.exitCode)
+  };
+  if ((result.exitCode !== 0 || result.timedOut) && !options.ignoreReturnCode) {
+    throw new CommandError(tool, result);
+  }
+  return result;
+}

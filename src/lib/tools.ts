@@ -1,0 +1,133 @@
+import * as core from '@actions/core';
+import * as tc from '@actions/tool-cache';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
+import semver from 'semver';
+import { SlipwayError } from './errors.js';
+
+/**
+ * Installing a tool: resolve a version, render its download URL, download with retries, verify
+ * the sha256, extract, and keep it in the runner's tool cache so the next run skips all of it.
+ */
+
+export type Arch = 'amd64' | 'arm64';
+
+/** Runner platform in the names release assets use. Only Linux x64/arm64 runners are supported. */
+export function runnerPlatform(platform: string = process.platform, arch: string = process.arch): { os: 'linux'; arch: Arch } {
+  if (platform !== 'linux') {
+    throw new SlipwayError(`Slipway runs on Linux runners only; this runner is ${platform}/${arch}.`, { hint: 'Use runs-on: ubuntu-latest (or a Linux self-hosted runner).' });
+  }
+  if (arch === 'x64') return { os: 'linux', arch: 'amd64' };
+  if (arch === 'arm64') return { os: 'linux', arch: 'arm64' };
+  throw new SlipwayError(`Unsupported runner architecture ${arch}: Slipway supports x64 and arm64.`);
+}
+
+export type VersionSpec = { kind: 'latest' } | { kind: 'exact'; version: string } | { kind: 'range'; range: string };
+
+/** `latest`, an exact `v1.2.3` (the `v` is optional), or any semver range (`^0.20`, `0.19.x`). */
+export function parseVersionSpec(name: string, raw: string): VersionSpec {
+  const value = raw.trim();
+  if (value === '' || value === 'latest') return { kind: 'latest' };
+  const exact = semver.valid(value.replace(/^v/, ''));
+  if (exact) return { kind: 'exact', version: `v${exact}` };
+  if (semver.validRange(value)) return { kind: 'range', range: value };
+  throw new SlipwayError(`Input "${name}" must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`);
+}
+
+/**
+ * Picks a version from those published. Pre-releases only match when asked for exactly. Returns
+ * the version with a leading `v`, as release tags and download URLs use it.
+ */
+export function selectVersion(spec: VersionSpec, published: readonly string[], toolName: string): string {
+  const stable = published.map(tag => semver.valid(tag.replace(/^v/, ''))).filter((v): v is string => v !== null);
+  if (spec.kind === 'exact') {
+    if (stable.includes(spec.version.slice(1))) return spec.version;
+    throw new SlipwayError(`${toolName} ${spec.version} is not a published release.`, { hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.` });
+  }
+  const candidates = stable.filter(v => semver.prerelease(v) === null);
+  const chosen = spec.kind === 'latest' ? semver.maxSatisfying(candidates, '*') : semver.maxSatisfying(candidates, spec.range);
+  if (!chosen) {
+    const wanted = spec.kind === 'latest' ? 'any release' : `a release matching ${spec.range}`;
+    throw new SlipwayError(`Found no ${toolName} ${wanted}.`, { hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.` });
+  }
+  return `v${chosen}`;
+}
+
+function newest(versions: string[], count: number): string[] {
+  return semver.rsort([...versions]).slice(0, count).map(v => `v${v}`);
+}
+
+/** Fills `{version}` (v1.2.3), `{semver}` (1.2.3), `{os}` and `{arch}` in a download URL template. */
+export function renderUrlTemplate(template: string, values: { version: string; os: string; arch: string }): string {
+  const rendered = template.replace(/\{(version|semver|os|arch)\}/g, (_, key: string) => {
+    if (key === 'semver') return values.version.replace(/^v/, '');
+    return values[key as 'version' | 'os' | 'arch'];
+  });
+  const unknown = /\{[^}]*\}/.exec(rendered);
+  if (unknown) throw new SlipwayError(`Unknown placeholder ${unknown[0]} in download URL template; use {version}, {semver}, {os} or {arch}.`);
+  return rendered;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export class ChecksumMismatchError extends SlipwayError {
+  constructor(url: string, expected: string, actual: string) {
+    super(`Checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}.`, {
+      hint: 'The download is corrupt or has been tampered with; check the mirror or the checksum you supplied.'
+    });
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+/**
+ * Downloads to a temp file and verifies its sha256. tool-cache already retries network errors and
+ * 408/429/5xx responses (three attempts with back-off), so no second retry loop is layered on top.
+ */
+export async function downloadVerified(url: string, expectedSha256: string, auth?: string): Promise<string> {
+  const file = await tc.downloadTool(url, undefined, auth);
+  const actual = await sha256File(file);
+  if (actual !== expectedSha256.toLowerCase()) throw new ChecksumMismatchError(url, expectedSha256, actual);
+  core.info(`Verified sha256 ${actual}`);
+  return file;
+}
+
+export interface InstallRequest {
+  /** Tool-cache key, e.g. `buildkit`. */
+  tool: string;
+  version: string;
+  arch: Arch;
+  url: string;
+  sha256: string;
+  /** Token for GitHub-hosted assets (rate limits); never logged. */
+  auth?: string;
+  /** Files inside the archive that must exist and be executable, e.g. `bin/buildctl`. */
+  executables: string[];
+}
+
+export interface InstalledTool {
+  dir: string;
+  cacheHit: boolean;
+}
+
+/** Installs a `.tar.gz`/`.tgz`/`.zip` archive into the tool cache, or returns the cached copy. */
+export async function installArchive(request: InstallRequest): Promise<InstalledTool> {
+  const cached = tc.find(request.tool, request.version, request.arch);
+  if (cached) {
+    core.info(`${request.tool} ${request.version} found in the tool cache: ${cached}`);
+    return { dir: cached, cacheHit: true };
+  }
+  core.info(`Downloading ${request.tool} ${request.version} from ${request.url}`);
+  const archive = await downloadVerified(request.url, request.sha256, request.auth);
+  const extracted = request.url.endsWith('.zip') ? await tc.extractZip(archive) : await tc.extractTar(archive);
+  for (const executable of request.executables) await chmod(path.join(extracted, executable), 0o755).catch(() => {
+    throw new SlipwayError(`The ${request.tool} archive from ${request.url} has no ${executable}.`);
+  });
+  const dir = await tc.cacheDir(extracted, request.tool, request.version, request.arch);
+  return { dir, cacheHit: false };
+}
