@@ -15,12 +15,22 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'child_process', message: 'Use src/lib/exec.ts (argument arrays, masking).' }, { name: 'node:child_process', message: 'Use src/lib/exec.ts (argument arrays, masking).' }] }
+        {
+          paths: [
+            { name: 'child_process', message: 'Use src/lib/exec.ts (argument arrays, masking).' },
+            {
+              name: 'node:child_process',
+              message: 'Use src/lib/exec.ts (argument arrays, masking).'
+            }
+          ]
+        }
       ]
     }
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } }
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' }
+    }
   }
 );

@@ -10,7 +10,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 async function actionNames() {
   const entries = await readdir(path.join(root, 'src'), { withFileTypes: true });
-  return entries.filter(e => e.isDirectory() && e.name !== 'lib').map(e => e.name).sort();
+  return entries
+    .filter(e => e.isDirectory() && e.name !== 'lib')
+    .map(e => e.name)
+    .sort();
 }
 
 async function bundle(name) {
@@ -40,5 +43,7 @@ const requested = process.argv.slice(2);
 const names = requested.length > 0 ? requested : await actionNames();
 // Drop bundles of actions that no longer exist, so dist/ is exactly what src/ produces.
 const existing = await readdir(path.join(root, 'dist')).catch(() => []);
-if (requested.length === 0) for (const stale of existing.filter(n => !names.includes(n))) await rm(path.join(root, 'dist', stale), { recursive: true, force: true });
+if (requested.length === 0)
+  for (const stale of existing.filter(n => !names.includes(n)))
+    await rm(path.join(root, 'dist', stale), { recursive: true, force: true });
 for (const name of names) await bundle(name);

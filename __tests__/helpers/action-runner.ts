@@ -40,7 +40,9 @@ export interface RunOptions {
   cwd?: string;
 }
 
-export function newRunnerDirs(base = mkdtempSync(path.join(tmpdir(), 'slipway-runner-'))): RunnerDirs {
+export function newRunnerDirs(
+  base = mkdtempSync(path.join(tmpdir(), 'slipway-runner-'))
+): RunnerDirs {
   const dirs = {
     temp: path.join(base, 'temp'),
     toolCache: path.join(base, 'tool-cache'),
@@ -53,7 +55,12 @@ export function newRunnerDirs(base = mkdtempSync(path.join(tmpdir(), 'slipway-ru
 
 /** Input names become INPUT_<NAME> with spaces as underscores, upper-cased; dashes are kept. */
 export function inputEnv(inputs: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).map(([name, value]) => [`INPUT_${name.replace(/ /g, '_').toUpperCase()}`, value]));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [
+      `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,
+      value
+    ])
+  );
 }
 
 /** Parses the runner's file-command format: `name=value` lines or `name<<DELIM … DELIM` blocks. */
@@ -81,7 +88,13 @@ function readIfExists(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
-async function runBundle(action: string, env: Record<string, string | undefined>, runner: RunnerDirs, options: RunOptions, phase: string): Promise<ActionRun> {
+async function runBundle(
+  action: string,
+  env: Record<string, string | undefined>,
+  runner: RunnerDirs,
+  options: RunOptions,
+  phase: string
+): Promise<ActionRun> {
   const files = {
     GITHUB_OUTPUT: path.join(runner.commands, `${phase}-output`),
     GITHUB_ENV: path.join(runner.commands, `${phase}-env`),
@@ -110,7 +123,9 @@ async function runBundle(action: string, env: Record<string, string | undefined>
   child.stdout.on('data', chunk => (stdout += chunk));
   child.stderr.on('data', chunk => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
-  const exitCode = await new Promise<number>(resolve => child.on('close', code => resolve(code ?? 137)));
+  const exitCode = await new Promise<number>(resolve =>
+    child.on('close', code => resolve(code ?? 137))
+  );
   clearTimeout(timer);
   return {
     exitCode,
@@ -128,22 +143,48 @@ async function runBundle(action: string, env: Record<string, string | undefined>
 
 /** Inputs of the test process itself must not leak into the action. */
 function withoutInputs(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('INPUT_') && !key.startsWith('STATE_')));
+  return Object.fromEntries(
+    Object.entries(env).filter(([key]) => !key.startsWith('INPUT_') && !key.startsWith('STATE_'))
+  );
 }
 
 /** Runs the main step of `dist/<action>`. */
-export function runMain(action: string, inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
+export function runMain(
+  action: string,
+  inputs: Record<string, string>,
+  options: RunOptions = {}
+): Promise<ActionRun> {
   const runner = options.runner ?? newRunnerDirs();
   return runBundle(action, { ...inputEnv(inputs), ...options.env }, runner, options, 'main');
 }
 
 /** Runs the post step with the state the main step saved, as the runner does at job end. */
-export function runPost(action: string, main: ActionRun, inputs: Record<string, string> = {}, options: RunOptions = {}): Promise<ActionRun> {
-  const stateEnv = Object.fromEntries(Object.entries(main.state).map(([key, value]) => [`STATE_${key}`, value]));
-  return runBundle(action, { ...inputEnv(inputs), ...stateEnv, ...options.env }, main.runner, options, 'post');
+export function runPost(
+  action: string,
+  main: ActionRun,
+  inputs: Record<string, string> = {},
+  options: RunOptions = {}
+): Promise<ActionRun> {
+  const stateEnv = Object.fromEntries(
+    Object.entries(main.state).map(([key, value]) => [`STATE_${key}`, value])
+  );
+  return runBundle(
+    action,
+    { ...inputEnv(inputs), ...stateEnv, ...options.env },
+    main.runner,
+    options,
+    'post'
+  );
 }
 
 /** Every text an action run left for a user to see: for secret scans. */
 export function visibleText(run: ActionRun): string {
-  return [run.stdout, run.stderr, run.summary, JSON.stringify(run.outputs), JSON.stringify(run.exportedEnv), run.addedPath.join('\n')].join('\n');
+  return [
+    run.stdout,
+    run.stderr,
+    run.summary,
+    JSON.stringify(run.outputs),
+    JSON.stringify(run.exportedEnv),
+    run.addedPath.join('\n')
+  ].join('\n');
 }

@@ -7,13 +7,18 @@ import path from 'node:path';
  * writes. Integration tests fail loudly, never skip, when the stack is not up.
  */
 export function stackDir(): string {
-  return process.env.SLIPWAY_STACK_DIR ?? path.join(process.env.SLIPWAY_CACHE ?? path.join(homedir(), '.cache', 'slipway'), 'stack');
+  return (
+    process.env.SLIPWAY_STACK_DIR ??
+    path.join(process.env.SLIPWAY_CACHE ?? path.join(homedir(), '.cache', 'slipway'), 'stack')
+  );
 }
 
 export function stackEnv(): Record<string, string> {
   const file = path.join(stackDir(), 'stack.env');
   if (!existsSync(file)) {
-    throw new Error(`The local stack is not up (${file} is missing). Start it with: npm run stack -- up`);
+    throw new Error(
+      `The local stack is not up (${file} is missing). Start it with: npm run stack -- up`
+    );
   }
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -26,7 +31,10 @@ export function stackEnv(): Record<string, string> {
 /** A fact the tests need; the error names the component that should have written it. */
 export function stackFact(key: string): string {
   const value = stackEnv()[key];
-  if (!value) throw new Error(`The local stack did not record ${key}; is every component up? Run: npm run stack -- status`);
+  if (!value)
+    throw new Error(
+      `The local stack did not record ${key}; is every component up? Run: npm run stack -- status`
+    );
   return value;
 }
 

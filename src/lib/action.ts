@@ -7,7 +7,10 @@ import { redact } from './secrets.js';
  * action.yml (as docker/actions-toolkit does): the first run saves `isPost`, so the runner's second
  * invocation of the same file runs the cleanup.
  */
-export async function runAction(main: () => Promise<void>, post?: () => Promise<void>): Promise<void> {
+export async function runAction(
+  main: () => Promise<void>,
+  post?: () => Promise<void>
+): Promise<void> {
   if (core.getState('isPost') === 'true') {
     if (post) await runPost(post);
     return;

@@ -64,7 +64,9 @@ export function lastLines(text: string, count: number): string {
 
 /** A shell-like rendering of the command for the log only; it is never executed. */
 export function formatCommandLine(tool: string, args: readonly string[]): string {
-  return [tool, ...args].map(part => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [tool, ...args]
+    .map(part => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 function mergedEnv(extra: RunOptions['env']): Record<string, string> {
@@ -79,12 +81,18 @@ function mergedEnv(extra: RunOptions['env']): Record<string, string> {
 export async function resolveTool(tool: string): Promise<string> {
   const found = await io.which(tool, false);
   if (!found) {
-    throw new SlipwayError(`${tool} was not found on PATH.`, { hint: `Install ${tool} first (for buildctl, use the setup-buildctl action).` });
+    throw new SlipwayError(`${tool} was not found on PATH.`, {
+      hint: `Install ${tool} first (for buildctl, use the setup-buildctl action).`
+    });
   }
   return found;
 }
 
-export async function run(tool: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function run(
+  tool: string,
+  args: readonly string[],
+  options: RunOptions = {}
+): Promise<RunResult> {
   const toolPath = await resolveTool(tool);
   const command = formatCommandLine(tool, args);
   if (options.echo !== false) core.info(redact(`[command] ${command}`));

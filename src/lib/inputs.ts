@@ -16,19 +16,33 @@ const SHOWN_VALUE_LENGTH = 60;
 /** The part of a bad value to quote back: bounded, one line, and never for secret inputs. */
 export function quoteValue(raw: string): string {
   const oneLine = raw.replace(/[\r\n\t]/g, ' ');
-  const shown = oneLine.length > SHOWN_VALUE_LENGTH ? `${oneLine.slice(0, SHOWN_VALUE_LENGTH)}…` : oneLine;
+  const shown =
+    oneLine.length > SHOWN_VALUE_LENGTH ? `${oneLine.slice(0, SHOWN_VALUE_LENGTH)}…` : oneLine;
   return JSON.stringify(shown);
 }
 
 function fail(name: string, expected: string, raw: string, secret = false): never {
-  throw new InputError(name, secret ? `must be ${expected}.` : `must be ${expected}; got ${quoteValue(raw)}.`);
+  throw new InputError(
+    name,
+    secret ? `must be ${expected}.` : `must be ${expected}; got ${quoteValue(raw)}.`
+  );
 }
 
 /** Control characters other than tab could inject lines into logs, outputs or env files. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_MULTILINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- as above, newlines included
+const CONTROL_SINGLE_LINE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 function rejectControlCharacters(name: string, raw: string, multiline: boolean): void {
-  const pattern = multiline ? /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/ : /[\u0000-\u0008\u000a-\u001f\u007f]/;
+  const pattern = multiline ? CONTROL_MULTILINE : CONTROL_SINGLE_LINE;
   if (pattern.test(raw)) {
-    throw new InputError(name, multiline ? 'must not contain control characters.' : 'must be a single line (no newlines or control characters).');
+    throw new InputError(
+      name,
+      multiline
+        ? 'must not contain control characters.'
+        : 'must be a single line (no newlines or control characters).'
+    );
   }
 }
 
@@ -125,7 +139,11 @@ export interface KeyValueOptions {
  * commas and quotes). Duplicate keys are rejected because the "last one wins" rule of `--set` is a
  * common source of silent mistakes.
  */
-export function parseKeyValues(name: string, raw: string, options: KeyValueOptions = {}): Array<[string, string]> {
+export function parseKeyValues(
+  name: string,
+  raw: string,
+  options: KeyValueOptions = {}
+): Array<[string, string]> {
   parseString(name, raw, { multiline: true, secret: options.secret });
   const pairs: Array<[string, string]> = [];
   const seen = new Set<string>();
@@ -134,10 +152,16 @@ export function parseKeyValues(name: string, raw: string, options: KeyValueOptio
     const separator = line.indexOf('=');
     const key = separator === -1 ? '' : line.slice(0, separator).trim();
     if (key === '') {
-      throw new InputError(name, `line ${index + 1} must have the form key=value${options.secret ? '' : `; got ${quoteValue(line)}`}.`);
+      throw new InputError(
+        name,
+        `line ${index + 1} must have the form key=value${options.secret ? '' : `; got ${quoteValue(line)}`}.`
+      );
     }
     if (options.key && !options.key.pattern.test(key)) {
-      throw new InputError(name, `line ${index + 1}: key ${quoteValue(key)} must be ${options.key.description}.`);
+      throw new InputError(
+        name,
+        `line ${index + 1}: key ${quoteValue(key)} must be ${options.key.description}.`
+      );
     }
     if (seen.has(key)) throw new InputError(name, `sets key ${quoteValue(key)} more than once.`);
     seen.add(key);
@@ -146,14 +170,24 @@ export function parseKeyValues(name: string, raw: string, options: KeyValueOptio
   return pairs;
 }
 
-export function parseEnum<T extends string>(name: string, raw: string, allowed: readonly T[], defaultValue: T): T {
+export function parseEnum<T extends string>(
+  name: string,
+  raw: string,
+  allowed: readonly T[],
+  defaultValue: T
+): T {
   const value = raw.trim();
   if (value === '') return defaultValue;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   return fail(name, `one of ${allowed.join(', ')}`, raw);
 }
 
-export function parseInteger(name: string, raw: string, range: { min: number; max: number }, defaultValue?: number): number | undefined {
+export function parseInteger(
+  name: string,
+  raw: string,
+  range: { min: number; max: number },
+  defaultValue?: number
+): number | undefined {
   const value = raw.trim();
   if (value === '') return defaultValue;
   if (!/^-?\d+$/.test(value) || Number(value) < range.min || Number(value) > range.max) {
@@ -164,9 +198,13 @@ export function parseInteger(name: string, raw: string, range: { min: number; ma
 
 /** A lowercase hex sha256, optionally prefixed `sha256:`; returned without the prefix. */
 export function parseSha256(name: string, raw: string): string | undefined {
-  const value = raw.trim().toLowerCase().replace(/^sha256:/, '');
+  const value = raw
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '');
   if (value === '') return undefined;
-  if (!/^[0-9a-f]{64}$/.test(value)) return fail(name, 'a sha256 digest: 64 hex characters, optionally prefixed sha256:', raw);
+  if (!/^[0-9a-f]{64}$/.test(value))
+    return fail(name, 'a sha256 digest: 64 hex characters, optionally prefixed sha256:', raw);
   return value;
 }
 
@@ -177,7 +215,11 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 export function parseNamespace(name: string, raw: string): string {
   const value = parseString(name, raw, { required: true });
   if (value.length > 63 || !DNS1123_LABEL.test(value)) {
-    return fail(name, 'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters', raw);
+    return fail(
+      name,
+      'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+      raw
+    );
   }
   return value;
 }
@@ -186,7 +228,11 @@ export function parseNamespace(name: string, raw: string): string {
 export function parseResourceName(name: string, raw: string): string {
   const value = parseString(name, raw, { required: true });
   if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
-    return fail(name, 'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters', raw);
+    return fail(
+      name,
+      'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters',
+      raw
+    );
   }
   return value;
 }
@@ -195,7 +241,11 @@ export function parseResourceName(name: string, raw: string): string {
 export function parseReleaseName(name: string, raw: string): string {
   const value = parseString(name, raw, { required: true });
   if (value.length > 53 || !DNS1123_SUBDOMAIN.test(value)) {
-    return fail(name, 'a Helm release name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 53 characters', raw);
+    return fail(
+      name,
+      'a Helm release name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 53 characters',
+      raw
+    );
   }
   return value;
 }

@@ -24,7 +24,9 @@ const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
 const TAG = '[\\w][\\w.-]{0,127}';
 const DIGEST = '[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}';
 const DOMAIN_PATTERN = new RegExp(`^${DOMAIN}$`);
-const REMAINDER_PATTERN = new RegExp(`^(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const REMAINDER_PATTERN = new RegExp(
+  `^(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`
+);
 const MAX_NAME_LENGTH = 255;
 
 const EXPECTED =
@@ -35,7 +37,12 @@ function splitDomain(raw: string): { domain: string | undefined; rest: string } 
   const slash = raw.indexOf('/');
   if (slash === -1) return { domain: undefined, rest: raw };
   const first = raw.slice(0, slash);
-  if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+  if (
+    first.includes('.') ||
+    first.includes(':') ||
+    first === 'localhost' ||
+    first !== first.toLowerCase()
+  ) {
     return { domain: first, rest: raw.slice(slash + 1) };
   }
   return { domain: undefined, rest: raw };
@@ -69,7 +76,9 @@ export function parseImageReference(name: string, raw: string): ImageReference {
 /** `domain/path` as the user wrote it (no Docker Hub expansion): the name to pin a digest on. */
 export function repositoryName(reference: ImageReference): string {
   if (reference.explicitDomain) return `${reference.domain}/${reference.path}`;
-  return reference.path.startsWith('library/') ? reference.path.slice('library/'.length) : reference.path;
+  return reference.path.startsWith('library/')
+    ? reference.path.slice('library/'.length)
+    : reference.path;
 }
 
 export function formatReference(reference: ImageReference): string {

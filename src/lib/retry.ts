@@ -37,11 +37,18 @@ export function isTransientStatus(status: number | undefined): boolean {
  */
 export function isTransientError(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
-  const candidate = error as { code?: unknown; statusCode?: unknown; status?: unknown; cause?: unknown };
+  const candidate = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    status?: unknown;
+    cause?: unknown;
+  };
   if (typeof candidate.code === 'string' && TRANSIENT_CODES.has(candidate.code)) return true;
   const status = typeof candidate.statusCode === 'number' ? candidate.statusCode : candidate.status;
   if (typeof status === 'number' && isTransientStatus(status)) return true;
-  return candidate.cause !== undefined && candidate.cause !== error && isTransientError(candidate.cause);
+  return (
+    candidate.cause !== undefined && candidate.cause !== error && isTransientError(candidate.cause)
+  );
 }
 
 export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number): number {
@@ -51,7 +58,10 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
 const realSleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 
 /** Runs `operation`, retrying transient failures with exponential back-off. */
-export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions = {}
+): Promise<T> {
   const attempts = Math.max(1, options.attempts ?? 3);
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const maxDelayMs = options.maxDelayMs ?? 15000;
@@ -64,7 +74,9 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
       if (attempt >= attempts || !isTransient(error)) throw error;
       const delay = backoffDelay(attempt, baseDelayMs, maxDelayMs);
       const what = options.description ? ` ${options.description}` : '';
-      core.info(`Transient failure${what} (attempt ${attempt}/${attempts}): ${errorSummary(error)}; retrying in ${delay} ms`);
+      core.info(
+        `Transient failure${what} (attempt ${attempt}/${attempts}): ${errorSummary(error)}; retrying in ${delay} ms`
+      );
       await sleep(delay);
     }
   }

@@ -20,14 +20,29 @@ export class SummaryBuilder {
 
   /** A two-column table of facts; rows whose value is empty are left out. */
   facts(rows: Array<[string, string | number | undefined]>): this {
-    const kept = rows.filter((row): row is [string, string | number] => row[1] !== undefined && row[1] !== '');
-    if (kept.length > 0) this.table(['', ''], kept.map(([key, value]) => [`**${escapeCell(key)}**`, code(String(value))]), { raw: true });
+    const kept = rows.filter(
+      (row): row is [string, string | number] => row[1] !== undefined && row[1] !== ''
+    );
+    if (kept.length > 0)
+      this.table(
+        ['', ''],
+        kept.map(([key, value]) => [`**${escapeCell(key)}**`, code(String(value))]),
+        { raw: true }
+      );
     return this;
   }
 
-  table(header: string[], rows: Array<Array<string | number>>, options: { raw?: boolean } = {}): this {
-    const cell = (value: string | number): string => (options.raw ? String(value) : escapeCell(String(value)));
-    const lines = [`| ${header.map(h => escapeCell(h)).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  table(
+    header: string[],
+    rows: Array<Array<string | number>>,
+    options: { raw?: boolean } = {}
+  ): this {
+    const cell = (value: string | number): string =>
+      options.raw ? String(value) : escapeCell(String(value));
+    const lines = [
+      `| ${header.map(h => escapeCell(h)).join(' | ')} |`,
+      `| ${header.map(() => '---').join(' | ')} |`
+    ];
     for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
     this.parts.push(lines.join('\n'));
     return this;
@@ -36,7 +51,9 @@ export class SummaryBuilder {
   /** A collapsed block of log text (diagnostics), fenced so Markdown in it is inert. */
   details(title: string, body: string): this {
     const fence = body.includes('```') ? '~~~~' : '```';
-    this.parts.push(`<details><summary>${escapeHtml(title)}</summary>\n\n${fence}text\n${body.trimEnd()}\n${fence}\n\n</details>`);
+    this.parts.push(
+      `<details><summary>${escapeHtml(title)}</summary>\n\n${fence}text\n${body.trimEnd()}\n${fence}\n\n</details>`
+    );
     return this;
   }
 

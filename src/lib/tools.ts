@@ -15,16 +15,25 @@ import { SlipwayError } from './errors.js';
 export type Arch = 'amd64' | 'arm64';
 
 /** Runner platform in the names release assets use. Only Linux x64/arm64 runners are supported. */
-export function runnerPlatform(platform: string = process.platform, arch: string = process.arch): { os: 'linux'; arch: Arch } {
+export function runnerPlatform(
+  platform: string = process.platform,
+  arch: string = process.arch
+): { os: 'linux'; arch: Arch } {
   if (platform !== 'linux') {
-    throw new SlipwayError(`Slipway runs on Linux runners only; this runner is ${platform}/${arch}.`, { hint: 'Use runs-on: ubuntu-latest (or a Linux self-hosted runner).' });
+    throw new SlipwayError(
+      `Slipway runs on Linux runners only; this runner is ${platform}/${arch}.`,
+      { hint: 'Use runs-on: ubuntu-latest (or a Linux self-hosted runner).' }
+    );
   }
   if (arch === 'x64') return { os: 'linux', arch: 'amd64' };
   if (arch === 'arm64') return { os: 'linux', arch: 'arm64' };
-  throw new SlipwayError(`Unsupported runner architecture ${arch}: Slipway supports x64 and arm64.`);
+  throw new SlipwayError(
+    `Unsupported runner architecture ${arch}: Slipway supports x64 and arm64.`
+  );
 }
 
-export type VersionSpec = { kind: 'latest' } | { kind: 'exact'; version: string } | { kind: 'range'; range: string };
+export type VersionSpec =
+  { kind: 'latest' } | { kind: 'exact'; version: string } | { kind: 'range'; range: string };
 
 /** `latest`, an exact `v1.2.3` (the `v` is optional), or any semver range (`^0.20`, `0.19.x`). */
 export function parseVersionSpec(name: string, raw: string): VersionSpec {
@@ -33,40 +42,64 @@ export function parseVersionSpec(name: string, raw: string): VersionSpec {
   const exact = semver.valid(value.replace(/^v/, ''));
   if (exact) return { kind: 'exact', version: `v${exact}` };
   if (semver.validRange(value)) return { kind: 'range', range: value };
-  throw new SlipwayError(`Input "${name}" must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`);
+  throw new SlipwayError(
+    `Input "${name}" must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`
+  );
 }
 
 /**
  * Picks a version from those published. Pre-releases only match when asked for exactly. Returns
  * the version with a leading `v`, as release tags and download URLs use it.
  */
-export function selectVersion(spec: VersionSpec, published: readonly string[], toolName: string): string {
-  const stable = published.map(tag => semver.valid(tag.replace(/^v/, ''))).filter((v): v is string => v !== null);
+export function selectVersion(
+  spec: VersionSpec,
+  published: readonly string[],
+  toolName: string
+): string {
+  const stable = published
+    .map(tag => semver.valid(tag.replace(/^v/, '')))
+    .filter((v): v is string => v !== null);
   if (spec.kind === 'exact') {
     if (stable.includes(spec.version.slice(1))) return spec.version;
-    throw new SlipwayError(`${toolName} ${spec.version} is not a published release.`, { hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.` });
+    throw new SlipwayError(`${toolName} ${spec.version} is not a published release.`, {
+      hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.`
+    });
   }
   const candidates = stable.filter(v => semver.prerelease(v) === null);
-  const chosen = spec.kind === 'latest' ? semver.maxSatisfying(candidates, '*') : semver.maxSatisfying(candidates, spec.range);
+  const chosen =
+    spec.kind === 'latest'
+      ? semver.maxSatisfying(candidates, '*')
+      : semver.maxSatisfying(candidates, spec.range);
   if (!chosen) {
     const wanted = spec.kind === 'latest' ? 'any release' : `a release matching ${spec.range}`;
-    throw new SlipwayError(`Found no ${toolName} ${wanted}.`, { hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.` });
+    throw new SlipwayError(`Found no ${toolName} ${wanted}.`, {
+      hint: `Recent releases: ${newest(stable, 5).join(', ') || 'none found'}.`
+    });
   }
   return `v${chosen}`;
 }
 
 function newest(versions: string[], count: number): string[] {
-  return semver.rsort([...versions]).slice(0, count).map(v => `v${v}`);
+  return semver
+    .rsort([...versions])
+    .slice(0, count)
+    .map(v => `v${v}`);
 }
 
 /** Fills `{version}` (v1.2.3), `{semver}` (1.2.3), `{os}` and `{arch}` in a download URL template. */
-export function renderUrlTemplate(template: string, values: { version: string; os: string; arch: string }): string {
+export function renderUrlTemplate(
+  template: string,
+  values: { version: string; os: string; arch: string }
+): string {
   const rendered = template.replace(/\{(version|semver|os|arch)\}/g, (_, key: string) => {
     if (key === 'semver') return values.version.replace(/^v/, '');
     return values[key as 'version' | 'os' | 'arch'];
   });
   const unknown = /\{[^}]*\}/.exec(rendered);
-  if (unknown) throw new SlipwayError(`Unknown placeholder ${unknown[0]} in download URL template; use {version}, {semver}, {os} or {arch}.`);
+  if (unknown)
+    throw new SlipwayError(
+      `Unknown placeholder ${unknown[0]} in download URL template; use {version}, {semver}, {os} or {arch}.`
+    );
   return rendered;
 }
 
@@ -89,10 +122,15 @@ export class ChecksumMismatchError extends SlipwayError {
  * Downloads to a temp file and verifies its sha256. tool-cache already retries network errors and
  * 408/429/5xx responses (three attempts with back-off), so no second retry loop is layered on top.
  */
-export async function downloadVerified(url: string, expectedSha256: string, auth?: string): Promise<string> {
+export async function downloadVerified(
+  url: string,
+  expectedSha256: string,
+  auth?: string
+): Promise<string> {
   const file = await tc.downloadTool(url, undefined, auth);
   const actual = await sha256File(file);
-  if (actual !== expectedSha256.toLowerCase()) throw new ChecksumMismatchError(url, expectedSha256, actual);
+  if (actual !== expectedSha256.toLowerCase())
+    throw new ChecksumMismatchError(url, expectedSha256, actual);
   core.info(`Verified sha256 ${actual}`);
   return file;
 }
@@ -124,10 +162,15 @@ export async function installArchive(request: InstallRequest): Promise<Installed
   }
   core.info(`Downloading ${request.tool} ${request.version} from ${request.url}`);
   const archive = await downloadVerified(request.url, request.sha256, request.auth);
-  const extracted = request.url.endsWith('.zip') ? await tc.extractZip(archive) : await tc.extractTar(archive);
-  for (const executable of request.executables) await chmod(path.join(extracted, executable), 0o755).catch(() => {
-    throw new SlipwayError(`The ${request.tool} archive from ${request.url} has no ${executable}.`);
-  });
+  const extracted = request.url.endsWith('.zip')
+    ? await tc.extractZip(archive)
+    : await tc.extractTar(archive);
+  for (const executable of request.executables)
+    await chmod(path.join(extracted, executable), 0o755).catch(() => {
+      throw new SlipwayError(
+        `The ${request.tool} archive from ${request.url} has no ${executable}.`
+      );
+    });
   const dir = await tc.cacheDir(extracted, request.tool, request.version, request.arch);
   return { dir, cacheHit: false };
 }

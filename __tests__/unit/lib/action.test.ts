@@ -16,8 +16,12 @@ afterEach(() => {
 
 describe('describeError', () => {
   it('adds the hint on its own line', () => {
-    expect(describeError(new SlipwayError('Push was refused.', { hint: 'Log in first.' }))).toBe('Push was refused.\nHint: Log in first.');
-    expect(describeError(new InputError('image', 'must be set.'))).toBe('Input "image" must be set.');
+    expect(describeError(new SlipwayError('Push was refused.', { hint: 'Log in first.' }))).toBe(
+      'Push was refused.\nHint: Log in first.'
+    );
+    expect(describeError(new InputError('image', 'must be set.'))).toBe(
+      'Input "image" must be set.'
+    );
     expect(describeError(new Error('plain'))).toBe('plain');
     expect(describeError('text')).toBe('text');
   });
@@ -33,10 +37,20 @@ describe('describeError', () => {
 describe('runAction', () => {
   it('runs main the first time and post the second', async () => {
     const calls: string[] = [];
-    const first = await captureStdout(() => runAction(async () => void calls.push('main'), async () => void calls.push('post')));
+    const first = await captureStdout(() =>
+      runAction(
+        async () => void calls.push('main'),
+        async () => void calls.push('post')
+      )
+    );
     expect(first.output).toMatch(/::save-state name=isPost::true|isPost/);
     process.env.STATE_isPost = 'true';
-    await captureStdout(() => runAction(async () => void calls.push('main'), async () => void calls.push('post')));
+    await captureStdout(() =>
+      runAction(
+        async () => void calls.push('main'),
+        async () => void calls.push('post')
+      )
+    );
     expect(calls).toEqual(['main', 'post']);
   });
 

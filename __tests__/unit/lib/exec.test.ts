@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CommandError, formatCommandLine, lastLines, resolveTool, run } from '../../../src/lib/exec.js';
+import {
+  CommandError,
+  formatCommandLine,
+  lastLines,
+  resolveTool,
+  run
+} from '../../../src/lib/exec.js';
 import { SlipwayError } from '../../../src/lib/errors.js';
 import { clearSecretsForTesting, registerSecret } from '../../../src/lib/secrets.js';
 import { captureStdout } from '../../helpers/capture.js';
@@ -9,7 +15,9 @@ afterEach(() => clearSecretsForTesting());
 describe('run', () => {
   it('passes arguments verbatim, without a shell', async () => {
     const tricky = ['a b', '$(id)', '"quoted"', "it's", ';', '*'];
-    const { result } = await captureStdout(() => run('printf', ['%s\\n', ...tricky], { stream: false }));
+    const { result } = await captureStdout(() =>
+      run('printf', ['%s\\n', ...tricky], { stream: false })
+    );
     expect(result.stdout.trimEnd().split('\n')).toEqual(tricky);
     expect(result.exitCode).toBe(0);
   });
@@ -23,16 +31,26 @@ describe('run', () => {
   });
 
   it('feeds stdin and sets env', async () => {
-    const { result } = await captureStdout(() => run('cat', [], { input: 'from stdin', stream: false }));
+    const { result } = await captureStdout(() =>
+      run('cat', [], { input: 'from stdin', stream: false })
+    );
     expect(result.stdout).toBe('from stdin');
-    const env = await captureStdout(() => run('printenv', ['SLIPWAY_TEST_VAR'], { env: { SLIPWAY_TEST_VAR: 'v1' }, stream: false, echo: false }));
+    const env = await captureStdout(() =>
+      run('printenv', ['SLIPWAY_TEST_VAR'], {
+        env: { SLIPWAY_TEST_VAR: 'v1' },
+        stream: false,
+        echo: false
+      })
+    );
     expect(env.result.stdout.trim()).toBe('v1');
     expect(env.output).toBe('');
   });
 
   it('reports lines to a listener', async () => {
     const lines: string[] = [];
-    await captureStdout(() => run('printf', ['one\\ntwo\\n'], { stream: false, onLine: line => lines.push(line) }));
+    await captureStdout(() =>
+      run('printf', ['one\\ntwo\\n'], { stream: false, onLine: line => lines.push(line) })
+    );
     expect(lines).toEqual(['one', 'two']);
   });
 
@@ -54,28 +72,38 @@ describe('run', () => {
   });
 
   it('returns non-zero exits when asked to', async () => {
-    const { result } = await captureStdout(() => run('false', [], { ignoreReturnCode: true, stream: false }));
+    const { result } = await captureStdout(() =>
+      run('false', [], { ignoreReturnCode: true, stream: false })
+    );
     expect(result.exitCode).toBe(1);
     expect(result.timedOut).toBe(false);
   });
 
   it('stops a tool at its timeout', async () => {
     const started = Date.now();
-    const { result } = await captureStdout(() => run('sleep', ['30'], { timeoutMs: 1000, stream: false }).catch(error => error));
+    const { result } = await captureStdout(() =>
+      run('sleep', ['30'], { timeoutMs: 1000, stream: false }).catch(error => error)
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result).toBeInstanceOf(CommandError);
     expect((result as CommandError).result.timedOut).toBe(true);
-    expect((result as CommandError).message).toBe('sleep did not finish within the timeout and was stopped.');
+    expect((result as CommandError).message).toBe(
+      'sleep did not finish within the timeout and was stopped.'
+    );
   });
 
   it('names a missing tool', async () => {
-    await expect(resolveTool('no-such-tool-slipway')).rejects.toThrow(new SlipwayError('no-such-tool-slipway was not found on PATH.'));
+    await expect(resolveTool('no-such-tool-slipway')).rejects.toThrow(
+      new SlipwayError('no-such-tool-slipway was not found on PATH.')
+    );
   });
 });
 
 describe('formatting', () => {
   it('quotes only what needs it', () => {
-    expect(formatCommandLine('buildctl', ['build', '--opt', 'build-arg:A=1,2', 'a b', "it's"])).toBe(`buildctl build --opt build-arg:A=1,2 'a b' 'it'\\''s'`);
+    expect(
+      formatCommandLine('buildctl', ['build', '--opt', 'build-arg:A=1,2', 'a b', "it's"])
+    ).toBe(`buildctl build --opt build-arg:A=1,2 'a b' 'it'\\''s'`);
   });
 
   it('keeps the last lines', () => {

@@ -58,7 +58,9 @@ describe('parseDuration', () => {
   });
 
   it.each(['5 minutes', 'm5', '-5m', '5d', '0s', 'abc', '5m;rm'])('rejects %j', raw => {
-    expect(() => parseDuration('timeout', raw)).toThrow(/Input "timeout" must be a duration such as 90s, 5m or 1h30m/);
+    expect(() => parseDuration('timeout', raw)).toThrow(
+      /Input "timeout" must be a duration such as 90s, 5m or 1h30m/
+    );
   });
 
   it('formats Go durations for helm', () => {
@@ -75,12 +77,16 @@ describe('parseList', () => {
   });
 
   it('splits commas only when asked', () => {
-    expect(parseList('platforms', 'linux/amd64,linux/arm64\nlinux/s390x', { commas: true })).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
+    expect(
+      parseList('platforms', 'linux/amd64,linux/arm64\nlinux/s390x', { commas: true })
+    ).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
     expect(parseList('build-args', 'A=1,2')).toEqual(['A=1,2']);
   });
 
   it('rejects control characters', () => {
-    expect(() => parseList('tags', 'a\u0007b')).toThrow('Input "tags" must not contain control characters.');
+    expect(() => parseList('tags', 'a\u0007b')).toThrow(
+      'Input "tags" must not contain control characters.'
+    );
   });
 });
 
@@ -94,22 +100,30 @@ describe('parseKeyValues', () => {
   });
 
   it('rejects a line without a key', () => {
-    expect(() => parseKeyValues('set', 'novalue')).toThrow('Input "set" line 1 must have the form key=value; got "novalue".');
+    expect(() => parseKeyValues('set', 'novalue')).toThrow(
+      'Input "set" line 1 must have the form key=value; got "novalue".'
+    );
     expect(() => parseKeyValues('set', '=1')).toThrow(InputError);
   });
 
   it('does not quote secret lines back', () => {
-    expect(() => parseKeyValues('secrets', 'hunter2hunter2', { secret: true })).toThrow(/^(?!.*hunter2).*$/s);
+    expect(() => parseKeyValues('secrets', 'hunter2hunter2', { secret: true })).toThrow(
+      /^(?!.*hunter2).*$/s
+    );
   });
 
   it('rejects duplicate keys', () => {
-    expect(() => parseKeyValues('set', 'a=1\na=2')).toThrow('Input "set" sets key "a" more than once.');
+    expect(() => parseKeyValues('set', 'a=1\na=2')).toThrow(
+      'Input "set" sets key "a" more than once.'
+    );
   });
 
   it('validates keys against a pattern', () => {
     const key = { pattern: /^[A-Z_]+$/, description: 'UPPER_CASE' };
     expect(parseKeyValues('env', 'A_B=1', { key })).toEqual([['A_B', '1']]);
-    expect(() => parseKeyValues('env', 'a-b=1', { key })).toThrow('Input "env" line 1: key "a-b" must be UPPER_CASE.');
+    expect(() => parseKeyValues('env', 'a-b=1', { key })).toThrow(
+      'Input "env" line 1: key "a-b" must be UPPER_CASE.'
+    );
   });
 });
 
@@ -118,12 +132,19 @@ describe('names', () => {
     expect(parseNamespace('namespace', raw)).toBe(raw);
   });
 
-  it.each(['Prod', '-x', 'x-', 'a_b', 'a.b', 'x'.repeat(64), '../etc', 'a b'])('rejects namespace %j', raw => {
-    expect(() => parseNamespace('namespace', raw)).toThrow(/Input "namespace" must be a DNS-1123 label/);
-  });
+  it.each(['Prod', '-x', 'x-', 'a_b', 'a.b', 'x'.repeat(64), '../etc', 'a b'])(
+    'rejects namespace %j',
+    raw => {
+      expect(() => parseNamespace('namespace', raw)).toThrow(
+        /Input "namespace" must be a DNS-1123 label/
+      );
+    }
+  );
 
   it('requires a namespace', () => {
-    expect(() => parseNamespace('namespace', ' ')).toThrow('Input "namespace" is required and was not supplied.');
+    expect(() => parseNamespace('namespace', ' ')).toThrow(
+      'Input "namespace" is required and was not supplied.'
+    );
   });
 
   it('accepts dotted resource names and rejects bad ones', () => {
@@ -147,7 +168,9 @@ describe('parseString', () => {
 
   it('keeps multi-line values and bounds the length', () => {
     expect(parseString('values', 'a: 1\nb: 2\n', { multiline: true })).toBe('a: 1\nb: 2\n');
-    expect(() => parseString('values', 'x'.repeat(11), { maxLength: 10 })).toThrow('Input "values" is too long (11 characters; at most 10).');
+    expect(() => parseString('values', 'x'.repeat(11), { maxLength: 10 })).toThrow(
+      'Input "values" is too long (11 characters; at most 10).'
+    );
   });
 
   it('quotes back at most 60 characters on one line', () => {
@@ -159,15 +182,23 @@ describe('parseString', () => {
 describe('other parsers', () => {
   it('parses enums', () => {
     expect(parseEnum('frontend', '', ['auto', 'dockerfile'] as const, 'auto')).toBe('auto');
-    expect(parseEnum('frontend', 'dockerfile', ['auto', 'dockerfile'] as const, 'auto')).toBe('dockerfile');
-    expect(() => parseEnum('frontend', 'docker', ['auto', 'dockerfile'] as const, 'auto')).toThrow('Input "frontend" must be one of auto, dockerfile; got "docker".');
+    expect(parseEnum('frontend', 'dockerfile', ['auto', 'dockerfile'] as const, 'auto')).toBe(
+      'dockerfile'
+    );
+    expect(() => parseEnum('frontend', 'docker', ['auto', 'dockerfile'] as const, 'auto')).toThrow(
+      'Input "frontend" must be one of auto, dockerfile; got "docker".'
+    );
   });
 
   it('parses bounded integers', () => {
     expect(parseInteger('history-max', '10', { min: 0, max: 1000 })).toBe(10);
     expect(parseInteger('history-max', '', { min: 0, max: 1000 }, 5)).toBe(5);
-    expect(() => parseInteger('history-max', '1e3', { min: 0, max: 1000 })).toThrow(/whole number from 0 to 1000/);
-    expect(() => parseInteger('history-max', '1001', { min: 0, max: 1000 })).toThrow(/whole number/);
+    expect(() => parseInteger('history-max', '1e3', { min: 0, max: 1000 })).toThrow(
+      /whole number from 0 to 1000/
+    );
+    expect(() => parseInteger('history-max', '1001', { min: 0, max: 1000 })).toThrow(
+      /whole number/
+    );
   });
 
   it('parses sha256 checksums', () => {
@@ -182,7 +213,9 @@ describe('Inputs', () => {
   const source = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 
   it('reads typed values from its source', () => {
-    const inputs = new Inputs(source({ push: 'false', timeout: '2m', tags: 'a,b', set: 'x=1', mode: 'b', name: ' n ' }));
+    const inputs = new Inputs(
+      source({ push: 'false', timeout: '2m', tags: 'a,b', set: 'x=1', mode: 'b', name: ' n ' })
+    );
     expect(inputs.boolean('push', true)).toBe(false);
     expect(inputs.duration('timeout', '5m')).toBe(120_000);
     expect(inputs.list('tags', { commas: true })).toEqual(['a', 'b']);

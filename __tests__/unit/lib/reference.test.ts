@@ -1,14 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatReference, parseImageReference, pinDigest, repositoryName } from '../../../src/lib/reference.js';
+import {
+  formatReference,
+  parseImageReference,
+  pinDigest,
+  repositoryName
+} from '../../../src/lib/reference.js';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
 
 describe('parseImageReference', () => {
   it.each([
-    ['127.0.0.1:25000/slipway/app:1.0', { domain: '127.0.0.1:25000', path: 'slipway/app', tag: '1.0', digest: undefined }],
+    [
+      '127.0.0.1:25000/slipway/app:1.0',
+      { domain: '127.0.0.1:25000', path: 'slipway/app', tag: '1.0', digest: undefined }
+    ],
     ['localhost/app', { domain: 'localhost', path: 'app', tag: undefined }],
     ['ghcr.io/org/team/app@' + digest, { domain: 'ghcr.io', path: 'org/team/app', digest }],
-    ['registry.example.com:5000/a/b:v1@' + digest, { domain: 'registry.example.com:5000', tag: 'v1', digest }],
+    [
+      'registry.example.com:5000/a/b:v1@' + digest,
+      { domain: 'registry.example.com:5000', tag: 'v1', digest }
+    ],
     ['nginx', { domain: 'docker.io', path: 'library/nginx', explicitDomain: false }],
     ['kiamol/buildkit-buildpacks', { domain: 'docker.io', path: 'kiamol/buildkit-buildpacks' }],
     ['my_org/app__x.y-z:tag_1.2-3', { path: 'my_org/app__x.y-z', tag: 'tag_1.2-3' }],
@@ -31,7 +42,9 @@ describe('parseImageReference', () => {
     '-app',
     `registry.io/${'a'.repeat(260)}`
   ])('rejects %j naming the input', raw => {
-    expect(() => parseImageReference('image', raw)).toThrow(/^Input "image" (must be an image reference|has a repository name longer)/);
+    expect(() => parseImageReference('image', raw)).toThrow(
+      /^Input "image" (must be an image reference|has a repository name longer)/
+    );
   });
 
   it('requires a value', () => {
@@ -49,6 +62,8 @@ describe('formatting', () => {
 
   it('does not expand Docker Hub short names', () => {
     expect(repositoryName(parseImageReference('image', 'nginx:1'))).toBe('nginx');
-    expect(formatReference(parseImageReference('image', `org/app@${digest}`))).toBe(`org/app@${digest}`);
+    expect(formatReference(parseImageReference('image', `org/app@${digest}`))).toBe(
+      `org/app@${digest}`
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoffDelay, isTransientError, isTransientStatus, withRetry } from '../../../src/lib/retry.js';
+import {
+  backoffDelay,
+  isTransientError,
+  isTransientStatus,
+  withRetry
+} from '../../../src/lib/retry.js';
 import { captureStdout } from '../../helpers/capture.js';
 
 const noSleep = async () => {};
@@ -39,7 +44,12 @@ describe('withRetry', () => {
           if (calls < 3) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
           return 'ok';
         },
-        { attempts: 3, baseDelayMs: 10, sleep: async ms => void delays.push(ms), description: 'fetching' }
+        {
+          attempts: 3,
+          baseDelayMs: 10,
+          sleep: async ms => void delays.push(ms),
+          description: 'fetching'
+        }
       )
     );
     expect(result).toBe('ok');
@@ -51,10 +61,13 @@ describe('withRetry', () => {
   it('does not retry permanent failures', async () => {
     let calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw Object.assign(new Error('not found'), { statusCode: 404 });
-      }, { sleep: noSleep })
+      withRetry(
+        async () => {
+          calls++;
+          throw Object.assign(new Error('not found'), { statusCode: 404 });
+        },
+        { sleep: noSleep }
+      )
     ).rejects.toThrow('not found');
     expect(calls).toBe(1);
   });
@@ -63,10 +76,13 @@ describe('withRetry', () => {
     let calls = 0;
     await captureStdout(async () => {
       await expect(
-        withRetry(async () => {
-          calls++;
-          throw { code: 'ECONNREFUSED' };
-        }, { attempts: 2, sleep: noSleep })
+        withRetry(
+          async () => {
+            calls++;
+            throw { code: 'ECONNREFUSED' };
+          },
+          { attempts: 2, sleep: noSleep }
+        )
       ).rejects.toEqual({ code: 'ECONNREFUSED' });
     });
     expect(calls).toBe(2);

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { clearSecretsForTesting, redact, registerSecret, registerSecretWithEncodings } from '../../../src/lib/secrets.js';
+import {
+  clearSecretsForTesting,
+  redact,
+  registerSecret,
+  registerSecretWithEncodings
+} from '../../../src/lib/secrets.js';
 import { captureStdout } from '../../helpers/capture.js';
 
 afterEach(() => clearSecretsForTesting());
@@ -18,7 +23,9 @@ describe('secrets', () => {
   });
 
   it('registers each line of a multi-line secret', async () => {
-    const { output } = await captureStdout(() => registerSecret('-----BEGIN KEY-----\nAAAABBBB\n-----END KEY-----'));
+    const { output } = await captureStdout(() =>
+      registerSecret('-----BEGIN KEY-----\nAAAABBBB\n-----END KEY-----')
+    );
     expect(output).toContain('::add-mask::AAAABBBB');
     expect(redact('line AAAABBBB')).toBe('line ***');
   });

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -23,7 +31,9 @@ describe('runnerPlatform', () => {
   });
 
   it('rejects other platforms clearly', () => {
-    expect(() => runnerPlatform('darwin', 'arm64')).toThrow('Slipway runs on Linux runners only; this runner is darwin/arm64.');
+    expect(() => runnerPlatform('darwin', 'arm64')).toThrow(
+      'Slipway runs on Linux runners only; this runner is darwin/arm64.'
+    );
     expect(() => runnerPlatform('linux', 'ia32')).toThrow('Unsupported runner architecture ia32');
   });
 });
@@ -35,25 +45,38 @@ describe('versions', () => {
     expect(parseVersionSpec('version', '')).toEqual({ kind: 'latest' });
     expect(parseVersionSpec('version', 'latest')).toEqual({ kind: 'latest' });
     expect(parseVersionSpec('version', '0.20.2')).toEqual({ kind: 'exact', version: 'v0.20.2' });
-    expect(parseVersionSpec('version', 'v0.20.0-rc1')).toEqual({ kind: 'exact', version: 'v0.20.0-rc1' });
+    expect(parseVersionSpec('version', 'v0.20.0-rc1')).toEqual({
+      kind: 'exact',
+      version: 'v0.20.0-rc1'
+    });
     expect(parseVersionSpec('version', '^0.19')).toEqual({ kind: 'range', range: '^0.19' });
-    expect(() => parseVersionSpec('version', 'newest')).toThrow('Input "version" must be latest, an exact version such as v0.20.1, or a semver range');
+    expect(() => parseVersionSpec('version', 'newest')).toThrow(
+      'Input "version" must be latest, an exact version such as v0.20.1, or a semver range'
+    );
   });
 
   it('selects latest stable, exact, and ranges', () => {
     expect(selectVersion({ kind: 'latest' }, published, 'BuildKit')).toBe('v0.20.2');
-    expect(selectVersion({ kind: 'exact', version: 'v0.20.0-rc1' }, published, 'BuildKit')).toBe('v0.20.0-rc1');
-    expect(selectVersion({ kind: 'range', range: '~0.20.0' }, published, 'BuildKit')).toBe('v0.20.2');
+    expect(selectVersion({ kind: 'exact', version: 'v0.20.0-rc1' }, published, 'BuildKit')).toBe(
+      'v0.20.0-rc1'
+    );
+    expect(selectVersion({ kind: 'range', range: '~0.20.0' }, published, 'BuildKit')).toBe(
+      'v0.20.2'
+    );
     expect(selectVersion({ kind: 'range', range: '<0.20' }, published, 'BuildKit')).toBe('v0.19.0');
   });
 
   it('names what was not found and lists recent releases', () => {
-    expect(() => selectVersion({ kind: 'exact', version: 'v0.99.0' }, published, 'BuildKit')).toThrow('BuildKit v0.99.0 is not a published release.');
+    expect(() =>
+      selectVersion({ kind: 'exact', version: 'v0.99.0' }, published, 'BuildKit')
+    ).toThrow('BuildKit v0.99.0 is not a published release.');
     try {
       selectVersion({ kind: 'range', range: '>=1' }, published, 'BuildKit');
     } catch (error) {
       expect((error as Error).message).toBe('Found no BuildKit a release matching >=1.');
-      expect((error as { hint?: string }).hint).toBe('Recent releases: v0.21.0-rc1, v0.20.2, v0.20.0, v0.20.0-rc1, v0.19.0.');
+      expect((error as { hint?: string }).hint).toBe(
+        'Recent releases: v0.21.0-rc1, v0.20.2, v0.20.0, v0.20.0-rc1, v0.19.0.'
+      );
       return;
     }
     throw new Error('expected selectVersion to throw');
@@ -62,13 +85,19 @@ describe('versions', () => {
 
 describe('renderUrlTemplate', () => {
   it('fills placeholders', () => {
-    expect(renderUrlTemplate('https://m/{version}/buildkit-{version}.{os}-{arch}.tar.gz?v={semver}', { version: 'v0.20.1', os: 'linux', arch: 'arm64' })).toBe(
-      'https://m/v0.20.1/buildkit-v0.20.1.linux-arm64.tar.gz?v=0.20.1'
-    );
+    expect(
+      renderUrlTemplate('https://m/{version}/buildkit-{version}.{os}-{arch}.tar.gz?v={semver}', {
+        version: 'v0.20.1',
+        os: 'linux',
+        arch: 'arm64'
+      })
+    ).toBe('https://m/v0.20.1/buildkit-v0.20.1.linux-arm64.tar.gz?v=0.20.1');
   });
 
   it('rejects unknown placeholders', () => {
-    expect(() => renderUrlTemplate('https://m/{tag}', { version: 'v1', os: 'linux', arch: 'amd64' })).toThrow('Unknown placeholder {tag}');
+    expect(() =>
+      renderUrlTemplate('https://m/{tag}', { version: 'v1', os: 'linux', arch: 'amd64' })
+    ).toThrow('Unknown placeholder {tag}');
   });
 });
 
@@ -104,7 +133,14 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  const request = () => ({ tool: 'faketool', version: '1.2.3', arch: 'amd64' as const, url: `${server.url}/tool.tar.gz`, sha256: sha, executables: ['bin/faketool'] });
+  const request = () => ({
+    tool: 'faketool',
+    version: '1.2.3',
+    arch: 'amd64' as const,
+    url: `${server.url}/tool.tar.gz`,
+    sha256: sha,
+    executables: ['bin/faketool']
+  });
 
   it('downloads, verifies, extracts and caches, then hits the cache', async () => {
     const first = await captureStdout(() => installArchive(request()));
@@ -120,20 +156,34 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
 
   it('fails on a checksum mismatch, printing both digests, and caches nothing', async () => {
     const wrong = 'f'.repeat(64);
-    const { result } = await captureStdout(() => installArchive({ ...request(), version: '9.9.9', sha256: wrong }).catch(error => error));
+    const { result } = await captureStdout(() =>
+      installArchive({ ...request(), version: '9.9.9', sha256: wrong }).catch(error => error)
+    );
     expect(result).toBeInstanceOf(ChecksumMismatchError);
-    expect((result as Error).message).toBe(`Checksum mismatch for ${server.url}/tool.tar.gz: expected sha256 ${wrong}, got ${sha}.`);
+    expect((result as Error).message).toBe(
+      `Checksum mismatch for ${server.url}/tool.tar.gz: expected sha256 ${wrong}, got ${sha}.`
+    );
     expect(existsSync(path.join(work, 'cache', 'faketool', '9.9.9'))).toBe(false);
   });
 
   it('names a missing executable', async () => {
-    const { result } = await captureStdout(() => installArchive({ ...request(), version: '2.0.0', executables: ['bin/other'] }).catch(error => error));
-    expect((result as Error).message).toBe(`The faketool archive from ${server.url}/tool.tar.gz has no bin/other.`);
+    const { result } = await captureStdout(() =>
+      installArchive({ ...request(), version: '2.0.0', executables: ['bin/other'] }).catch(
+        error => error
+      )
+    );
+    expect((result as Error).message).toBe(
+      `The faketool archive from ${server.url}/tool.tar.gz has no bin/other.`
+    );
   });
 
   it('does not retry a 404', async () => {
     const before = server.requests.length;
-    const { result } = await captureStdout(() => installArchive({ ...request(), version: '3.0.0', url: `${server.url}/missing.tar.gz` }).catch(error => error));
+    const { result } = await captureStdout(() =>
+      installArchive({ ...request(), version: '3.0.0', url: `${server.url}/missing.tar.gz` }).catch(
+        error => error
+      )
+    );
     expect((result as Error).message).toMatch(/404/);
     expect(server.requests.length).toBe(before + 1);
   });
