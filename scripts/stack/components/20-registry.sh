@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Container registries: Debian's docker-registry (CNCF distribution 2.8), twice on loopback:
+#   - TLS (self-signed CA) + htpasswd bcrypt auth on $REGISTRY_TLS_PORT, like a real private registry;
+#   - plain HTTP without auth on $REGISTRY_PLAIN_PORT, for the simple cases.
+source "$(dirname "$0")/../lib.sh"
+STATE="$STACK_DIR/registry"
+CERTS="$STATE/certs"
+REGISTRY_USER=slipway
+PASSWORD_FILE="$STATE/password"
+
+install() { command -v docker-registry >/dev/null || die "docker-registry is missing: apt-get install docker-registry"; }
+
+# A CA and a server certificate for 127.0.0.1/localhost; kept across restarts so trust stays valid.
+make_certs() {
+  [[ -f $CERTS/server.pem ]] && return 0
+  mkdir -p "$CERTS"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=Slipway local CA' \
+    -keyout "$CERTS/ca-key.pem" -out "$CERTS/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' \
+    -keyout "$CERTS/server-key.pem" -out "$CERTS/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$CERTS/server.ext"
+  openssl x509 -req -in "$CERTS/server.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" -CAcreateserial \
+    -days 3650 -extfile "$CERTS/server.ext" -out "$CERTS/server.pem" 2>/dev/null
+  chmod 600 "$CERTS"/*-key.pem
+}
+
+# The password is generated once per stack state and read from stdin by htpasswd (never argv).
+make_htpasswd() {
+  [[ -f $STATE/htpasswd ]] && return 0
+  (umask 077 && openssl rand -hex 16 > "$PASSWORD_FILE")
+  htpasswd -B -i -c "$STATE/htpasswd" "$REGISTRY_USER" < "$PASSWORD_FILE" 2>/dev/null
+}
+
+write_config() {
+  local name="$1" port="$2" extra="$3"
+  mkdir -p "$STATE/data-$name"
+  cat > "$STATE/$name.yml" <<YAML
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $STATE/data-$name
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  secret: $(openssl rand -hex 16)
+$extra
+YAML
+}
+
+up() {
+  mkdir -p "$STATE"
+  make_certs
+  make_htpasswd
+  write_config tls "$REGISTRY_TLS_PORT" "  tls:
+    certificate: $CERTS/server.pem
+    key: $CERTS/server-key.pem
+auth:
+  htpasswd:
+    realm: slipway
+    path: $STATE/htpasswd"
+  write_config plain "$REGISTRY_PLAIN_PORT" ""
+  start_daemon registry-tls "$LOG_DIR/registry-tls.log" docker-registry serve "$STATE/tls.yml"
+  start_daemon registry-plain "$LOG_DIR/registry-plain.log" docker-registry serve "$STATE/plain.yml"
+  wait_for "TLS registry on :$REGISTRY_TLS_PORT" 30 tls_ready
+  wait_for "plain registry on :$REGISTRY_PLAIN_PORT" 30 curl -fsS "http://127.0.0.1:$REGISTRY_PLAIN_PORT/v2/"
+  write_env registry \
+    "REGISTRY_TLS=127.0.0.1:$REGISTRY_TLS_PORT" \
+    "REGISTRY_PLAIN=127.0.0.1:$REGISTRY_PLAIN_PORT" \
+    "REGISTRY_USER=$REGISTRY_USER" \
+    "REGISTRY_PASSWORD_FILE=$PASSWORD_FILE" \
+    "REGISTRY_CA=$CERTS/ca.pem"
+}
+
+# Ready means: anonymous access is refused (401) and the user's credentials are accepted (200).
+tls_ready() {
+  local url="https://127.0.0.1:$REGISTRY_TLS_PORT/v2/"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$CERTS/ca.pem" "$url") == 401 ]] || return 1
+  curl -fsS -o /dev/null --cacert "$CERTS/ca.pem" -K - <<<"user = \"$REGISTRY_USER:$(cat "$PASSWORD_FILE")\"" "$url"
+}
+
+down() { stop_daemon registry-tls; stop_daemon registry-plain; rm -f "$ENV_DIR/registry.env"; }
+
+status() {
+  tls_ready && curl -fsS -o /dev/null "http://127.0.0.1:$REGISTRY_PLAIN_PORT/v2/" &&
+    echo "tls 127.0.0.1:$REGISTRY_TLS_PORT (auth), plain 127.0.0.1:$REGISTRY_PLAIN_PORT"
+}
+
+"${1:?usage: $0 install|up|down|status}"

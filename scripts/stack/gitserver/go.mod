@@ -1,0 +1,3 @@
+module slipway.local/gitserver
+
+go 1.24
