@@ -118,19 +118,24 @@ start_apiserver() {
   wait_for "kube-apiserver on $SERVER" 90 kubectl --kubeconfig "$KUBECONFIG_ADMIN" get --raw /readyz
 }
 
+# Debian's etcd 3.4 lacks RequestWatchProgress, so the apiserver refuses client-go's streaming
+# watch-list; clients then retry in a loop and events (pod deletions) arrive late. Plain
+# list+watch avoids that.
+CLIENT_ENV=(env KUBE_FEATURE_WatchListClient=false)
+
 start_controllers() {
-  start_daemon kube-controller-manager "$LOG_DIR/kube-controller-manager.log" "$KUBE_BIN/kube-controller-manager" \
+  start_daemon kube-controller-manager "$LOG_DIR/kube-controller-manager.log" "${CLIENT_ENV[@]}" "$KUBE_BIN/kube-controller-manager" \
     --kubeconfig "$STATE/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$STATE/controller-manager.kubeconfig" --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --leader-elect=false \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.pem" \
-    --use-service-account-credentials=true --controllers '*,-nodeipam,-cloud-node-lifecycle' \
+    --use-service-account-credentials=true --controllers '*,-node-ipam-controller' \
     --cluster-signing-cert-file "$PKI/ca.pem" --cluster-signing-key-file "$PKI/ca-key.pem"
-  start_daemon kube-scheduler "$LOG_DIR/kube-scheduler.log" "$KUBE_BIN/kube-scheduler" \
+  start_daemon kube-scheduler "$LOG_DIR/kube-scheduler.log" "${CLIENT_ENV[@]}" "$KUBE_BIN/kube-scheduler" \
     --kubeconfig "$STATE/scheduler.kubeconfig" \
     --authentication-kubeconfig "$STATE/scheduler.kubeconfig" --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false
-  start_daemon kwok "$LOG_DIR/kwok.log" "$KWOK_BIN/kwok" --config "$KWOK_BIN/stages.yaml" \
+  start_daemon kwok "$LOG_DIR/kwok.log" "${CLIENT_ENV[@]}" "$KWOK_BIN/kwok" --config "$KWOK_BIN/stages.yaml" \
     --kubeconfig "$KUBECONFIG_ADMIN" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$KWOK_PORT"

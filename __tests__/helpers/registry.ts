@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { registryPassword, stackFact } from './stack.js';
+
+/** Manifest media types a registry may hold for one image (single-arch or index). */
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+].join(', ');
+
+export interface RegistryResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * Talks to the stack's registries through their real HTTP API: the TLS one with its CA and the
+ * test user's basic auth, the plain one anonymously.
+ */
+export function registryRequest(
+  registry: string,
+  urlPath: string,
+  options: { method?: string; accept?: string; auth?: boolean } = {}
+): Promise<RegistryResponse> {
+  const tls = registry === stackFact('REGISTRY_TLS');
+  const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
+  if (tls && options.auth !== false) {
+    headers.Authorization = `Basic ${Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString('base64')}`;
+  }
+  const [host, port] = registry.split(':');
+  const request = tls ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host,
+        port: Number(port),
+        path: urlPath,
+        method: options.method ?? 'GET',
+        headers,
+        ...(tls ? { ca: readFileSync(stackFact('REGISTRY_CA')) } : {})
+      },
+      res => {
+        let body = '';
+        res.on('data', chunk => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      }
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The digest the registry serves for repo:reference (what `name@digest` pulls). */
+export async function manifestDigest(
+  registry: string,
+  repository: string,
+  reference: string
+): Promise<string> {
+  const res = await registryRequest(registry, `/v2/${repository}/manifests/${reference}`, {
+    method: 'HEAD',
+    accept: MANIFEST_ACCEPT
+  });
+  if (res.status !== 200)
+    throw new Error(`HEAD ${registry}/${repository}:${reference} → ${res.status}`);
+  return String(res.headers['docker-content-digest']);
+}
+
+/** A private DOCKER_CONFIG (0600) holding the stack user's credentials for the TLS registry. */
+export function writeDockerConfig(
+  dir = mkdtempSync(path.join(tmpdir(), 'docker-config-'))
+): string {
+  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
+    'base64'
+  );
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } }),
+    { mode: 0o600 }
+  );
+  return dir;
+}

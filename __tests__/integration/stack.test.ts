@@ -1,0 +1,133 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../helpers/action-runner.js';
+import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { manifestDigest, registryRequest, writeDockerConfig } from '../helpers/registry.js';
+import { stackFact } from '../helpers/stack.js';
+
+/**
+ * Smoke test of the local real-peer stack itself: an image built by the real buildkitd is pushed
+ * to the TLS + htpasswd registry and found through the registry API, and the sample chart is
+ * installed by real Helm 3 and Helm 4 into fresh namespaces where the Deployment becomes Ready on
+ * kwok nodes.
+ */
+const namespaces: string[] = [];
+afterAll(() => namespaces.forEach(deleteNamespace));
+
+describe('local stack', () => {
+  let digest = '';
+  const repository = `slipway/smoke-${process.pid}`;
+
+  it('refuses anonymous pushes and pulls on the TLS registry', async () => {
+    const anonymous = await registryRequest(stackFact('REGISTRY_TLS'), '/v2/', { auth: false });
+    expect(anonymous.status).toBe(401);
+    expect(String(anonymous.headers['www-authenticate'])).toMatch(/^Basic realm="slipway"/);
+    expect((await registryRequest(stackFact('REGISTRY_TLS'), '/v2/')).status).toBe(200);
+  });
+
+  it('builds with buildkitd and pushes to the TLS + auth registry', () => {
+    const context = mkdtempSync(path.join(tmpdir(), 'smoke-context-'));
+    const dockerConfig = writeDockerConfig();
+    try {
+      writeFileSync(path.join(context, 'stamp'), `${Date.now()}-${Math.random()}`);
+      writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY stamp /stamp\n');
+      const metadata = path.join(context, 'metadata.json');
+      execFileSync(
+        stackFact('BUILDCTL'),
+        [
+          '--addr',
+          stackFact('BUILDKIT_TCP_ADDR'),
+          'build',
+          '--progress=quiet',
+          '--frontend',
+          'dockerfile.v0',
+          '--local',
+          `context=${context}`,
+          '--local',
+          `dockerfile=${context}`,
+          '--output',
+          `type=image,name=${stackFact('REGISTRY_TLS')}/${repository}:smoke,push=true`,
+          '--metadata-file',
+          metadata
+        ],
+        { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'pipe' }
+      );
+      digest = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+      rmSync(dockerConfig, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the pushed image through the registry API', async () => {
+    const catalog = JSON.parse(
+      (await registryRequest(stackFact('REGISTRY_TLS'), '/v2/_catalog?n=1000')).body
+    );
+    expect(catalog.repositories).toContain(repository);
+    const tags = JSON.parse(
+      (await registryRequest(stackFact('REGISTRY_TLS'), `/v2/${repository}/tags/list`)).body
+    );
+    expect(tags.tags).toEqual(['smoke']);
+    expect(await manifestDigest(stackFact('REGISTRY_TLS'), repository, 'smoke')).toBe(digest);
+  });
+
+  it.each([
+    ['Helm 3', 'HELM3', 'v3.'],
+    ['Helm 4', 'HELM4', 'v4.']
+  ])(
+    '%s installs the sample chart into a new namespace that becomes Ready',
+    (_, helmKey, major) => {
+      const helm = stackFact(helmKey);
+      expect(
+        execFileSync(helm, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' })
+      ).toMatch(new RegExp(`^${major.replace('.', '\\.')}`));
+      const namespace = uniqueName(`smoke-${helmKey.toLowerCase()}`);
+      namespaces.push(namespace);
+      const values = path.join(mkdtempSync(path.join(tmpdir(), 'smoke-values-')), 'values.yaml');
+      writeFileSync(
+        values,
+        `image:\n  repository: ${stackFact('REGISTRY_TLS')}/${repository}\n  digest: ${digest}\nreplicaCount: 2\n`
+      );
+      execFileSync(
+        helm,
+        [
+          'upgrade',
+          '--install',
+          'smoke',
+          path.join(projectRoot, 'examples/charts/sample-app'),
+          '--namespace',
+          namespace,
+          '--create-namespace',
+          '--wait',
+          '--timeout',
+          '2m',
+          '--values',
+          values,
+          '--kubeconfig',
+          stackFact('KUBECONFIG')
+        ],
+        { stdio: 'pipe' }
+      );
+      const deployment = JSON.parse(
+        kubectl(['-n', namespace, 'get', 'deployment', 'smoke-sample-app', '-o', 'json'])
+      );
+      expect(deployment.status.readyReplicas).toBe(2);
+      expect(deployment.spec.template.spec.containers[0].image).toBe(
+        `${stackFact('REGISTRY_TLS')}/${repository}@${digest}`
+      );
+      const nodes = kubectl([
+        '-n',
+        namespace,
+        'get',
+        'pods',
+        '-o',
+        'jsonpath={.items[*].spec.nodeName}'
+      ]).split(' ');
+      expect(nodes.every(node => node.startsWith('kwok-node-'))).toBe(true);
+    }
+  );
+});
