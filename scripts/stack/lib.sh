@@ -32,6 +32,7 @@ GIT_DAEMON_PORT=25418       # git:// daemon
 ETCD_CLIENT_PORT=25379
 ETCD_PEER_PORT=25380
 KUBE_APISERVER_PORT=25443
+MIRROR_PORT=25090          # static download mirror (release tarballs)
 
 log()  { printf '[stack %s] %s\n' "${COMPONENT:-main}" "$*" >&2; }
 die()  { printf '[stack %s] ERROR: %s\n' "${COMPONENT:-main}" "$*" >&2; exit 1; }
