@@ -58,7 +58,7 @@ async function main() {
   for (const { name, file } of await actionFiles()) {
     const metadata = YAML.parse(await readFile(file, 'utf8'));
     const pattern = new RegExp(
-      `(<!-- action-docs:${name} -->\\n)[\\s\\S]*?(\\n<!-- /action-docs:${name} -->)`
+      `(<!-- action-docs:${name} -->\\n)[\\s\\S]*?(<!-- /action-docs:${name} -->)`
     );
     if (!pattern.test(updated)) {
       problems.push(
@@ -68,7 +68,7 @@ async function main() {
     }
     updated = updated.replace(
       pattern,
-      (_, open, close) => `${open}${renderTables(metadata)}${close}`
+      (_, open, close) => `${open}${renderTables(metadata)}\n${close}`
     );
   }
   if (process.argv.includes('--check')) {

@@ -1,0 +1,215 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import {
+  DEFAULT_FRONTEND_IMAGE,
+  FRONTEND_MODES,
+  expandImageNames,
+  isGitContext,
+  parseCacheSpec,
+  parseGitContext,
+  parseSecretSpec,
+  selectFrontend,
+  type BuildContext,
+  type CacheSpec,
+  type Frontend,
+  type SecretSpec
+} from '../lib/build.js';
+import { InputError } from '../lib/errors.js';
+import type { Inputs } from '../lib/inputs.js';
+import { parseImageReference, type ImageReference } from '../lib/reference.js';
+import { parseAddr } from './addr.js';
+
+/** Everything the build needs, validated before buildctl runs. */
+export interface BuildConfig {
+  addr: string | undefined;
+  context: BuildContext;
+  frontend: Frontend;
+  frontendImage: string;
+  dockerfileDir: string | undefined;
+  dockerfileName: string | undefined;
+  /** The Dockerfile as the user would recognise it (for annotations and the summary). */
+  dockerfileDisplay: string | undefined;
+  target: string | undefined;
+  buildArgs: Array<[string, string]>;
+  labels: Array<[string, string]>;
+  platforms: string[];
+  secrets: SecretSpec[];
+  frontendOpts: Array<[string, string]>;
+  images: ImageReference[];
+  push: boolean;
+  cacheFrom: CacheSpec[];
+  cacheTo: CacheSpec[];
+  provenance: string | undefined;
+  sbom: string | undefined;
+  timeoutMs: number;
+}
+
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+const BUILD_ARG_KEY = { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, description: 'a variable name' };
+const OPT_KEY = { pattern: /^[A-Za-z0-9:._/-]+$/, description: 'a frontend option name' };
+/** File secrets larger than this are not read for masking (certificates, keystores). */
+const MAX_MASKED_SECRET_FILE = 64 * 1024;
+
+export function readConfig(
+  inputs: Inputs,
+  env: Record<string, string | undefined> = process.env
+): BuildConfig {
+  const context = readContext(inputs);
+  const mode = inputs.enum('frontend', FRONTEND_MODES, 'auto');
+  const dockerfile = readDockerfile(inputs, context);
+  const frontend = selectFrontend(mode, context, dockerfile.exists);
+  if (frontend === 'dockerfile' && context.kind === 'local' && !dockerfile.exists) {
+    throw new InputError('dockerfile', `names no file: ${dockerfile.display} does not exist.`, {
+      hint:
+        mode === 'dockerfile'
+          ? 'Add a Dockerfile, point "dockerfile" at it, or use frontend: auto / gateway to build with the buildpacks frontend.'
+          : 'Point "dockerfile" at an existing file.'
+    });
+  }
+  const frontendImage = inputs.string('frontend-image', { default: DEFAULT_FRONTEND_IMAGE });
+  parseImageReference('frontend-image', frontendImage);
+  const rawAddr = inputs.string('addr') || env.BUILDKIT_HOST?.trim() || '';
+  const push = inputs.boolean('push', true);
+  const images = expandImageNames(
+    'image',
+    'tags',
+    inputs.list('image', { commas: true }),
+    inputs.list('tags', { commas: true }),
+    env
+  );
+  return {
+    addr: rawAddr
+      ? parseAddr(inputs.string('addr') ? 'addr' : 'addr (BUILDKIT_HOST)', rawAddr)
+      : undefined,
+    context,
+    frontend,
+    frontendImage,
+    dockerfileDir: dockerfile.dir,
+    dockerfileName: dockerfile.exists || context.kind === 'git' ? dockerfile.name : undefined,
+    dockerfileDisplay: dockerfile.exists || context.kind === 'git' ? dockerfile.display : undefined,
+    target: inputs.optionalString('target'),
+    buildArgs: inputs.keyValues('build-args', { key: BUILD_ARG_KEY }),
+    labels: inputs.keyValues('labels'),
+    platforms: readPlatforms(inputs),
+    secrets: readSecrets(inputs, env),
+    frontendOpts: inputs.keyValues('frontend-opts', { key: OPT_KEY }),
+    images,
+    push,
+    cacheFrom: inputs.list('cache-from').map(line => parseCacheSpec('cache-from', line)),
+    cacheTo: inputs.list('cache-to').map(line => parseCacheSpec('cache-to', line)),
+    provenance: readAttestation(inputs, 'provenance', 'mode=min'),
+    sbom: readAttestation(inputs, 'sbom', ''),
+    timeoutMs: inputs.duration('timeout', '30m')
+  };
+}
+
+function readContext(inputs: Inputs): BuildContext {
+  const raw = inputs.string('context', { default: '.' });
+  if (isGitContext(raw)) return parseGitContext('context', raw);
+  const dir = path.resolve(raw);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new InputError('context', `names no directory: ${dir} does not exist.`, {
+      hint: 'Check out the repository first (actions/checkout), or give a git URL ending in .git.'
+    });
+  }
+  return { kind: 'local', dir };
+}
+
+interface DockerfileLocation {
+  exists: boolean;
+  dir: string | undefined;
+  name: string;
+  display: string;
+}
+
+/**
+ * Local contexts: `dockerfile` is a path from the working directory (default
+ * `<context>/Dockerfile`), as in docker/build-push-action. Git contexts: a path inside the
+ * repository, relative to the `#ref:subdir` directory.
+ */
+function readDockerfile(inputs: Inputs, context: BuildContext): DockerfileLocation {
+  const raw = inputs.optionalString('dockerfile');
+  if (context.kind === 'git') {
+    const name = raw ?? 'Dockerfile';
+    if (path.isAbsolute(name) || name.split('/').includes('..')) {
+      throw new InputError(
+        'dockerfile',
+        'must be a path inside the git context when context is a git URL.'
+      );
+    }
+    return { exists: true, dir: undefined, name, display: `${context.url} → ${name}` };
+  }
+  const file = raw ? path.resolve(raw) : path.join(context.dir, 'Dockerfile');
+  const exists = existsSync(file) && statSync(file).isFile();
+  return {
+    exists,
+    dir: exists ? path.dirname(file) : context.dir,
+    name: path.basename(file),
+    display: path.relative(process.cwd(), file) || file
+  };
+}
+
+function readPlatforms(inputs: Inputs): string[] {
+  const platforms = inputs.list('platforms', { commas: true });
+  for (const platform of platforms) {
+    if (!PLATFORM.test(platform)) {
+      throw new InputError(
+        'platforms',
+        `has an invalid platform "${platform}" (os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64/v8).`
+      );
+    }
+  }
+  return platforms;
+}
+
+/** Secret values never reach arguments: BuildKit reads the file or variable itself. */
+function readSecrets(inputs: Inputs, env: Record<string, string | undefined>): SecretSpec[] {
+  const secrets = inputs.list('secrets').map(line => parseSecretSpec('secrets', line));
+  const ids = new Set<string>();
+  for (const secret of secrets) {
+    if (ids.has(secret.id))
+      throw new InputError('secrets', `defines secret id "${secret.id}" twice.`);
+    ids.add(secret.id);
+    if (secret.source.type === 'env' && env[secret.source.name] === undefined) {
+      throw new InputError(
+        'secrets',
+        `secret "${secret.id}" reads environment variable ${secret.source.name}, which is not set.`,
+        { hint: 'Set it on the step: env: { NAME: ${{ secrets.NAME }} }.' }
+      );
+    }
+    if (secret.source.type === 'file') {
+      const file = path.resolve(secret.source.path);
+      if (!existsSync(file) || !statSync(file).isFile()) {
+        throw new InputError('secrets', `secret "${secret.id}" names no file: ${file}.`);
+      }
+      secret.source = { type: 'file', path: file };
+    }
+  }
+  return secrets;
+}
+
+/** The secret values, so the caller can mask them before anything runs. */
+export function secretValues(
+  secrets: SecretSpec[],
+  env: Record<string, string | undefined> = process.env
+): string[] {
+  return secrets.flatMap(secret => {
+    if (secret.source.type === 'env') return [env[secret.source.name] ?? ''];
+    const size = statSync(secret.source.path).size;
+    return size <= MAX_MASKED_SECRET_FILE ? [readFileSync(secret.source.path, 'utf8').trim()] : [];
+  });
+}
+
+/** `true` → the default attestation, `false`/empty → none, anything else → passed as given. */
+function readAttestation(inputs: Inputs, name: string, whenTrue: string): string | undefined {
+  const raw = inputs.string(name);
+  if (raw === '' || /^(false|False|FALSE)$/.test(raw)) return undefined;
+  if (/^(true|True|TRUE)$/.test(raw)) return whenTrue;
+  if (!/^[\w-]+=[^,]*(?:,[\w-]+=[^,]*)*$/.test(raw)) {
+    throw new InputError(
+      name,
+      `must be true, false or BuildKit attestation options such as mode=max; got "${raw}".`
+    );
+  }
+  return raw;
+}
