@@ -2,6 +2,7 @@
 // minified, with a source map and the third-party licenses, one self-contained file per action.
 // Usage: node scripts/build.mjs [action ...]   (default: all actions)
 import ncc from '@vercel/ncc';
+import { minify } from 'terser';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,22 @@ async function actionNames() {
     .filter(e => e.isDirectory() && e.name !== 'lib')
     .map(e => e.name)
     .sort();
+}
+
+// ncc minifies only the entry file. Chunks split off by a dynamic import() (the lazily loaded
+// @kubernetes/client-node, ~20 MB as emitted) are minified here; their source maps (~21 MB each,
+// and wrong once minified) are dropped, while the entry keeps its map.
+const isLazyChunk = file => /^\d+\.index\.js$/.test(file);
+const isLazyChunkMap = file => /^\d+\.index\.js\.map$/.test(file);
+
+async function minifyLazyChunk(file, source) {
+  if (!isLazyChunk(file)) return source;
+  const { code } = await minify(source.toString(), {
+    module: true,
+    compress: { passes: 1 },
+    mangle: true
+  });
+  return code;
 }
 
 async function bundle(name) {
@@ -32,8 +49,9 @@ async function bundle(name) {
   await writeFile(path.join(outDir, 'index.js'), code);
   await writeFile(path.join(outDir, 'index.js.map'), map);
   for (const [file, asset] of Object.entries(assets)) {
+    if (isLazyChunkMap(file, assets)) continue;
     await mkdir(path.dirname(path.join(outDir, file)), { recursive: true });
-    await writeFile(path.join(outDir, file), asset.source);
+    await writeFile(path.join(outDir, file), await minifyLazyChunk(file, asset.source));
   }
   const kib = (Buffer.byteLength(code) / 1024).toFixed(0);
   console.log(`dist/${name}/index.js  ${kib} KiB  (${Date.now() - started} ms)`);

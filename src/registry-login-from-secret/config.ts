@@ -1,0 +1,96 @@
+import { InputError } from '../lib/errors.js';
+import { Inputs, parseString } from '../lib/inputs.js';
+import { normalizeRegistry } from '../lib/registry.js';
+
+export const FORMATS = ['auto', 'dockerconfigjson', 'keys'] as const;
+export type SecretFormat = (typeof FORMATS)[number];
+
+/** Key names tried in order for a generic Secret; an override input replaces the whole list. */
+export interface KeyNames {
+  server: string[];
+  username: string[];
+  password: string[];
+}
+
+/** The seed pipeline's style: `server`, `username` or `user`, `password` or `token`. */
+export const DEFAULT_KEYS: KeyNames = {
+  server: ['server'],
+  username: ['username', 'user'],
+  password: ['password', 'token']
+};
+
+export interface LoginConfig {
+  secretName: string;
+  /** Undefined: the kubeconfig context's namespace, else `default`. */
+  namespace: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  format: SecretFormat;
+  /** Selects one registry of a dockerconfigjson; the server for a `keys` Secret without one. */
+  registry: string | undefined;
+  keys: KeyNames;
+  verify: boolean;
+  exportEnv: boolean;
+  caFile: string | undefined;
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function keyInput(inputs: Inputs, name: string, defaults: string[]): string[] {
+  const value = inputs.optionalString(name);
+  if (value === undefined) return defaults;
+  if (!SECRET_KEY.test(value)) {
+    throw new InputError(
+      name,
+      'must be a Secret data key: letters, digits, "-", "_" and "." only.'
+    );
+  }
+  return [value];
+}
+
+function optionalNamespace(inputs: Inputs): string | undefined {
+  const raw = inputs.raw('namespace');
+  if (raw.trim() === '') return undefined;
+  const value = parseString('namespace', raw);
+  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
+    throw new InputError(
+      'namespace',
+      'must be a DNS-1123 label: lowercase letters, digits and "-", at most 63 characters.'
+    );
+  }
+  return value;
+}
+
+/** Validates every input before the cluster is contacted. */
+export function readConfig(inputs: Inputs): LoginConfig {
+  const secretName = inputs.string('secret-name', { required: true });
+  if (secretName.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(secretName)) {
+    throw new InputError(
+      'secret-name',
+      'must be a Kubernetes Secret name: lowercase letters, digits, "-" and ".", at most 253 characters.'
+    );
+  }
+  const registryRaw = inputs.optionalString('registry');
+  if (registryRaw !== undefined && !/^[a-z0-9.-]+(:\d+)?$/.test(normalizeRegistry(registryRaw))) {
+    throw new InputError(
+      'registry',
+      'must be a registry host such as ghcr.io or registry.example.com:5000.'
+    );
+  }
+  return {
+    secretName,
+    namespace: optionalNamespace(inputs),
+    kubeconfig: inputs.optionalString('kubeconfig'),
+    context: inputs.optionalString('context'),
+    format: inputs.enum('format', FORMATS, 'auto'),
+    registry: registryRaw,
+    keys: {
+      server: keyInput(inputs, 'server-key', DEFAULT_KEYS.server),
+      username: keyInput(inputs, 'username-key', DEFAULT_KEYS.username),
+      password: keyInput(inputs, 'password-key', DEFAULT_KEYS.password)
+    },
+    verify: inputs.boolean('verify', true),
+    exportEnv: inputs.boolean('export-env', false),
+    caFile: inputs.optionalString('ca-file')
+  };
+}

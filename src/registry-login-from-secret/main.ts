@@ -1,0 +1,193 @@
+import * as core from '@actions/core';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { InputError, SlipwayError } from '../lib/errors.js';
+import { Inputs } from '../lib/inputs.js';
+import { KubeClient } from '../lib/kube.js';
+import {
+  mergeDockerConfig,
+  nodeHttpSend,
+  trustedCAs,
+  verifyCredentials,
+  type DockerConfig,
+  type VerifyMethod
+} from '../lib/registry.js';
+import { SummaryBuilder } from '../lib/summary.js';
+import { readConfig, type LoginConfig } from './config.js';
+import { extractCredentials, type ExtractedCredentials } from './credentials.js';
+
+export { readConfig } from './config.js';
+
+export const STATE_DIR = 'docker-config-dir';
+export const STATE_PREVIOUS = 'previous-docker-config';
+const DIR_PREFIX = 'slipway-docker-config-';
+/** Marks "DOCKER_CONFIG was not set" in state, where an empty value also means "no state". */
+const UNSET = '<unset>';
+
+export async function main(): Promise<void> {
+  const config = readConfig(new Inputs());
+  const caPem = readCaFile(config.caFile);
+  const client = await KubeClient.connect({
+    kubeconfig: config.kubeconfig,
+    context: config.context
+  });
+  const namespace = config.namespace ?? client.target.namespace;
+  const source = `Secret ${namespace}/${config.secretName}`;
+  const extracted = await core.group(`Reading ${source} (${client.target.server})`, async () => {
+    const secret = await client.readSecret(namespace, config.secretName);
+    const result = extractCredentials(secret, config, source);
+    core.info(
+      `Found ${result.format} credentials for ${result.credentials.map(c => `${c.username}@${c.registry}`).join(', ')}`
+    );
+    return result;
+  });
+  const methods = config.verify ? await verifyAll(extracted, source, caPem) : undefined;
+  const dir = writeDockerConfig(extracted);
+  setOutputs(config, extracted, dir);
+  await summarize(config, source, extracted, methods, dir);
+}
+
+function readCaFile(caFile: string | undefined): string[] {
+  if (!caFile) return [];
+  if (!existsSync(caFile))
+    throw new InputError('ca-file', `names a file that does not exist: ${caFile}.`);
+  const pem = readFileSync(caFile, 'utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InputError('ca-file', `must be a PEM file with at least one certificate: ${caFile}.`);
+  }
+  return [pem];
+}
+
+async function verifyAll(
+  extracted: ExtractedCredentials,
+  source: string,
+  caPem: string[]
+): Promise<VerifyMethod[]> {
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  // `ca` replaces node's trust store, so the NODE_EXTRA_CA_CERTS file is added back explicitly.
+  const ca =
+    caPem.length > 0
+      ? trustedCAs([
+          ...caPem,
+          ...(extraCa && existsSync(extraCa) ? [readFileSync(extraCa, 'utf8')] : [])
+        ])
+      : undefined;
+  const send = nodeHttpSend(ca ? { ca } : {});
+  const methods: VerifyMethod[] = [];
+  for (const credential of extracted.credentials) {
+    const method = await core.group(
+      `Checking credentials with ${credential.registry}`,
+      async () => {
+        const result = await verifyCredentials(credential.registry, credential, { send, source });
+        core.info(
+          result === 'anonymous'
+            ? `${credential.registry} allows anonymous access to /v2/; the credentials were not needed to log in.`
+            : `${credential.registry} accepted user "${credential.username}" (${result} auth).`
+        );
+        return result;
+      }
+    );
+    methods.push(method);
+  }
+  return methods;
+}
+
+/** Where docker and buildctl read their config right now. */
+function currentDockerConfigDir(): string {
+  return process.env.DOCKER_CONFIG || path.join(homedir(), '.docker');
+}
+
+function readExistingConfig(dir: string): DockerConfig {
+  const file = path.join(dir, 'config.json');
+  if (!existsSync(file)) return {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return parsed as DockerConfig;
+    }
+  } catch {
+    // Fall through: an unreadable config is not ours to repair.
+  }
+  core.warning(`Ignoring ${file}: it is not a JSON object; its entries are not carried over.`);
+  return {};
+}
+
+/** A fresh private directory with config.json = the current config plus the new credentials. */
+function writeDockerConfig(extracted: ExtractedCredentials): string {
+  const previous = process.env.DOCKER_CONFIG;
+  const existing = readExistingConfig(currentDockerConfigDir());
+  const merged = mergeDockerConfig(existing, extracted.credentials);
+  if (merged.replaced.length > 0) {
+    core.info(`Replacing existing entries for ${merged.replaced.join(', ')}`);
+  }
+  if (merged.droppedCredsStore) {
+    core.warning(
+      `Dropped "credsStore": "${merged.droppedCredsStore}" from the copied docker config: a credentials store would hide the written credentials.`
+    );
+  }
+  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), DIR_PREFIX));
+  chmodSync(dir, 0o700);
+  // Record the directory before anything else can fail, so the post step always removes it.
+  core.saveState(STATE_DIR, dir);
+  core.saveState(STATE_PREVIOUS, previous ?? UNSET);
+  writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`, {
+    mode: 0o600
+  });
+  core.exportVariable('DOCKER_CONFIG', dir);
+  core.info(
+    `Wrote ${extracted.credentials.map(c => c.registry).join(', ')} to ${dir}/config.json and exported DOCKER_CONFIG.`
+  );
+  return dir;
+}
+
+function setOutputs(config: LoginConfig, extracted: ExtractedCredentials, dir: string): void {
+  const [primary] = extracted.credentials;
+  if (!primary) throw new SlipwayError('No credentials were selected.');
+  core.setOutput('registry', primary.registry);
+  core.setOutput('username', primary.username);
+  core.setOutput('docker-config', dir);
+  if (config.exportEnv) {
+    core.exportVariable('REGISTRY_SERVER', primary.registry);
+    core.exportVariable('REGISTRY_USER', primary.username);
+  }
+}
+
+async function summarize(
+  config: LoginConfig,
+  source: string,
+  extracted: ExtractedCredentials,
+  methods: VerifyMethod[] | undefined,
+  dir: string
+): Promise<void> {
+  const summary = new SummaryBuilder().heading('Registry login from Kubernetes Secret');
+  summary.table(
+    ['Registry', 'User', 'Checked'],
+    extracted.credentials.map((credential, index) => [
+      credential.registry,
+      credential.username,
+      methods ? `yes (${methods[index] ?? 'unknown'})` : 'no (verify: false)'
+    ])
+  );
+  summary.facts([
+    ['Secret', source],
+    ['Format', extracted.format],
+    ['DOCKER_CONFIG', dir],
+    ['Exported', config.exportEnv ? 'REGISTRY_SERVER, REGISTRY_USER' : undefined]
+  ]);
+  await summary.write();
+}
+
+/** Removes the credentials and points DOCKER_CONFIG back where it was. */
+export async function post(): Promise<void> {
+  const dir = core.getState(STATE_DIR);
+  if (!dir) return;
+  if (!path.basename(dir).startsWith(DIR_PREFIX)) {
+    throw new SlipwayError(`Refusing to remove ${dir}: it is not a directory this action created.`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const previous = core.getState(STATE_PREVIOUS);
+  // Later steps of the job see only exported values, so the old value (or empty) is exported.
+  core.exportVariable('DOCKER_CONFIG', previous === UNSET ? '' : previous);
+  core.info(`Removed ${dir} and restored DOCKER_CONFIG.`);
+}
