@@ -10,37 +10,21 @@ import {
   parseSecretSpec,
   selectFrontend,
   type BuildContext,
-  type CacheSpec,
-  type Frontend,
+  type BuildSpec,
   type SecretSpec
 } from '../lib/build.js';
 import { InputError } from '../lib/errors.js';
 import type { Inputs } from '../lib/inputs.js';
-import { parseImageReference, type ImageReference } from '../lib/reference.js';
+import { parseImageReference } from '../lib/reference.js';
 import { parseAddr } from './addr.js';
 
-/** Everything the build needs, validated before buildctl runs. */
-export interface BuildConfig {
-  addr: string | undefined;
-  context: BuildContext;
-  frontend: Frontend;
-  frontendImage: string;
-  dockerfileDir: string | undefined;
-  dockerfileName: string | undefined;
+/**
+ * Everything the build needs, validated before buildctl runs: the buildctl argument spec (minus
+ * the per-run metadata file) plus what only the action uses.
+ */
+export interface BuildConfig extends Omit<BuildSpec, 'metadataFile'> {
   /** The Dockerfile as the user would recognise it (for annotations and the summary). */
   dockerfileDisplay: string | undefined;
-  target: string | undefined;
-  buildArgs: Array<[string, string]>;
-  labels: Array<[string, string]>;
-  platforms: string[];
-  secrets: SecretSpec[];
-  frontendOpts: Array<[string, string]>;
-  images: ImageReference[];
-  push: boolean;
-  cacheFrom: CacheSpec[];
-  cacheTo: CacheSpec[];
-  provenance: string | undefined;
-  sbom: string | undefined;
   timeoutMs: number;
 }
 
