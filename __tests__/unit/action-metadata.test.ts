@@ -42,8 +42,12 @@ function readmeSection(name: string): string {
 
 const actions = actionFiles();
 
-it('finds the actions', () => {
-  expect(actions.map(a => a.name)).toEqual(expect.arrayContaining(['setup-buildctl']));
+it('finds every action folder, each with an action.yml and a source folder', () => {
+  const folders = readdirSync(path.join(projectRoot, 'actions'));
+  expect(folders.length).toBeGreaterThan(0);
+  expect(actions.filter(a => a.name !== 'root').map(a => a.name)).toEqual(folders);
+  for (const folder of folders)
+    expect(existsSync(path.join(projectRoot, 'src', folder, 'index.ts'))).toBe(true);
 });
 
 describe.each(actions)('$name action.yml', ({ name, file }) => {
