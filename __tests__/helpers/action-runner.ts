@@ -177,11 +177,19 @@ export function runPost(
   );
 }
 
-/** Every text an action run left for a user to see: for secret scans. */
+/**
+ * Every text an action run left for a user to see, for secret scans. `::add-mask::` commands are
+ * left out: the runner consumes them and never prints them.
+ */
 export function visibleText(run: ActionRun): string {
+  const shown = (text: string) =>
+    text
+      .split('\n')
+      .filter(line => !line.startsWith('::add-mask::'))
+      .join('\n');
   return [
-    run.stdout,
-    run.stderr,
+    shown(run.stdout),
+    shown(run.stderr),
     run.summary,
     JSON.stringify(run.outputs),
     JSON.stringify(run.exportedEnv),

@@ -1,6 +1,10 @@
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
 import * as io from '@actions/io';
+// The one place that spawns processes directly: daemons must outlive the step (see spawnDetached).
+// eslint-disable-next-line no-restricted-imports
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { SlipwayError } from './errors.js';
 import { redact } from './secrets.js';
 
@@ -132,4 +136,54 @@ export async function run(
     throw new CommandError(tool, result);
   }
   return result;
+}
+
+/**
+ * Starts a long-running daemon (a local buildkitd) detached from this process, with its output in
+ * `logFile`, and returns its pid. Unlike `run`, nothing waits for it: the action's post step stops
+ * it with `stopProcess`.
+ */
+export async function spawnDetached(
+  tool: string,
+  args: readonly string[],
+  logFile: string
+): Promise<number> {
+  const toolPath = await resolveTool(tool);
+  core.info(redact(`[daemon] ${formatCommandLine(tool, args)} (log: ${logFile})`));
+  const log = openSync(logFile, 'a', 0o600);
+  try {
+    const child = spawn(toolPath, [...args], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      shell: false
+    });
+    child.unref();
+    if (child.pid === undefined) throw new SlipwayError(`${tool} could not be started.`);
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves true once the process is gone. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<boolean> {
+  if (!isProcessAlive(pid)) return true;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isProcessAlive(pid)) return true;
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  await new Promise(resolve => setTimeout(resolve, 100));
+  return !isProcessAlive(pid);
 }

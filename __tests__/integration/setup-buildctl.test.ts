@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { newRunnerDirs, runMain, runPost, visibleText } from '../helpers/action-runner.js';
+import { startHttpServer } from '../helpers/http.js';
+import { stackFact } from '../helpers/stack.js';
+
+/**
+ * setup-buildctl through its real bundle: a real BuildKit release tarball (built by the stack)
+ * served by a real HTTP server, the real tool cache, the stack's buildkitd over unix and tcp, and a
+ * buildkitd the action starts and its post step stops.
+ */
+const version = () => stackFact('BUILDKIT_VERSION');
+const tarball = () => readFileSync(stackFact('BUILDKIT_TARBALL'));
+const sha256 = () => stackFact('BUILDKIT_TARBALL_SHA256');
+
+let server: Awaited<ReturnType<typeof startHttpServer>>;
+let apiReleases: unknown = [];
+
+beforeAll(async () => {
+  server = await startHttpServer((req, res) => {
+    const url = req.url ?? '';
+    if (url.startsWith('/repos/moby/buildkit/releases')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(apiReleases));
+    } else if (url === `/mirror/${version()}/buildkit-${version()}.linux-amd64.tar.gz`) {
+      res.writeHead(200);
+      res.end(tarball());
+    } else if (url === `/mirror/${version()}/buildkit-${version()}.linux-amd64.tar.gz.sha256`) {
+      res.writeHead(200);
+      res.end(`${sha256()}  buildkit-${version()}.linux-amd64.tar.gz\n`);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+});
+afterAll(() => server.close());
+
+const mirror = () => `${server.url}/mirror/{version}/buildkit-{version}.linux-{arch}.tar.gz`;
+const downloads = () => server.requests.filter(r => r.endsWith('.tar.gz')).length;
+
+describe('setup-buildctl', () => {
+  it('installs from a mirror (sidecar checksum), connects over unix, then hits the tool cache', async () => {
+    const runner = newRunnerDirs();
+    const before = downloads();
+    const inputs = {
+      version: version(),
+      'download-url': mirror(),
+      addr: stackFact('BUILDKIT_HOST'),
+      timeout: '20s'
+    };
+    const first = await runMain('setup-buildctl', inputs, { runner });
+    expect(first.exitCode).toBe(0);
+    expect(first.outputs.version).toBe(version());
+    expect(first.outputs.addr).toBe(stackFact('BUILDKIT_HOST'));
+    expect((first.outputs.platforms ?? '').split(',')).toContain('linux/amd64');
+    const buildctl = first.outputs.path ?? '';
+    expect(buildctl).toBe(path.join(first.addedPath[0] ?? '', 'buildctl'));
+    expect(buildctl.startsWith(runner.toolCache)).toBe(true);
+    expect(existsSync(buildctl)).toBe(true);
+    expect(first.exportedEnv.BUILDKIT_HOST).toBe(stackFact('BUILDKIT_HOST'));
+    expect(first.stdout).toContain(`Verified sha256 ${sha256()}`);
+    expect(first.summary).toContain('miss (downloaded and verified)');
+    expect(downloads()).toBe(before + 1);
+
+    const second = await runMain('setup-buildctl', inputs, { runner });
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toContain('found in the tool cache');
+    expect(second.summary).toContain('| **Tool cache** | `hit` |');
+    expect(downloads()).toBe(before + 1);
+    expect((await runPost('setup-buildctl', second)).exitCode).toBe(0);
+  });
+
+  it('resolves latest through the GitHub releases API and verifies the asset digest it publishes', async () => {
+    apiReleases = [
+      { tag_name: 'v99.0.0-rc1', assets: [] },
+      {
+        tag_name: version(),
+        assets: [{ name: `buildkit-${version()}.linux-amd64.tar.gz`, digest: `sha256:${sha256()}` }]
+      },
+      { tag_name: 'v0.1.0', assets: [] }
+    ];
+    const run = await runMain('setup-buildctl', {
+      version: 'latest',
+      'github-api-url': server.url,
+      'github-token': 'canary-token-5150',
+      'download-url': mirror(),
+      addr: stackFact('BUILDKIT_TCP_ADDR'),
+      timeout: '20s'
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.version).toBe(version());
+    expect(run.outputs.addr).toBe(stackFact('BUILDKIT_TCP_ADDR'));
+    expect(run.summary).toContain('GitHub releases');
+    expect(visibleText(run)).not.toContain('canary-token-5150');
+  });
+
+  it('falls back to the pinned list with a warning when the API is unreachable', async () => {
+    const run = await runMain('setup-buildctl', {
+      version: 'latest',
+      'github-api-url': 'http://127.0.0.1:9',
+      'download-url': mirror(),
+      addr: stackFact('BUILDKIT_HOST')
+    });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(
+      /::warning::Could not list BuildKit releases .*using v\d+\.\d+\.\d+ from Slipway's pinned list/
+    );
+    expect(run.outputs.version).toBe(version());
+  });
+
+  it('fails on a checksum mismatch, printing both digests', async () => {
+    const runner = newRunnerDirs();
+    const wrong = 'e'.repeat(64);
+    const run = await runMain(
+      'setup-buildctl',
+      {
+        version: version(),
+        'download-url': mirror(),
+        checksum: wrong,
+        addr: stackFact('BUILDKIT_HOST')
+      },
+      { runner }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(`expected sha256 ${wrong}, got ${sha256()}`);
+    expect(existsSync(path.join(runner.toolCache, 'buildkit'))).toBe(false);
+    expect(run.addedPath).toEqual([]);
+  });
+
+  it('starts a local buildkitd, and the post step stops it and removes its directory', async () => {
+    const main = await runMain('setup-buildctl', {
+      version: version(),
+      'download-url': mirror(),
+      addr: 'local',
+      timeout: '60s'
+    });
+    expect(main.exitCode).toBe(0);
+    const pid = Number(main.state.buildkitdPid);
+    const dir = main.state.buildkitdDir ?? '';
+    expect(pid).toBeGreaterThan(0);
+    expect(main.outputs.addr).toBe(`unix://${path.join(dir, 'buildkitd.sock')}`);
+    expect(dir.startsWith(main.runner.temp)).toBe(true);
+    expect(main.outputs.platforms).toContain('linux/amd64');
+    expect(() => process.kill(pid, 0)).not.toThrow();
+
+    const post = await runPost('setup-buildctl', main);
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain(`Stopped buildkitd (pid ${pid})`);
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(existsSync(dir)).toBe(false);
+  }, 120_000);
+
+  it('fails within the timeout, naming an unreachable builder', async () => {
+    const started = Date.now();
+    const run = await runMain('setup-buildctl', {
+      version: version(),
+      'download-url': mirror(),
+      addr: 'tcp://127.0.0.1:9',
+      timeout: '3s'
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      '::error::The BuildKit builder at tcp://127.0.0.1:9 is not reachable after 3.0 s'
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('rejects a bad addr before downloading anything', async () => {
+    const before = server.requests.length;
+    const run = await runMain('setup-buildctl', {
+      version: version(),
+      'download-url': mirror(),
+      addr: 'http://127.0.0.1:1234'
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/::error::Input "addr" must be local or a BuildKit address/);
+    expect(server.requests.length).toBe(before);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import { Inputs } from '../../../src/lib/inputs.js';
+import { readConfig } from '../../../src/setup-buildctl/config.js';
+
+const inputs = (values: Record<string, string>) => new Inputs(name => values[name] ?? '');
+
+describe('setup-buildctl readConfig', () => {
+  it('reads defaults', () => {
+    expect(readConfig(inputs({}), {})).toEqual({
+      version: { kind: 'latest' },
+      downloadUrl: undefined,
+      checksum: undefined,
+      token: undefined,
+      apiUrl: 'https://api.github.com',
+      address: { kind: 'local' },
+      buildkitdFlags: [],
+      buildkitdConfig: undefined,
+      timeoutMs: 60_000
+    });
+  });
+
+  it('reads every input', () => {
+    const config = readConfig(
+      inputs({
+        version: '^0.34',
+        'download-url': 'https://m/{version}.tgz',
+        checksum: `sha256:${'A'.repeat(64)}`,
+        'github-token': 'tok',
+        'github-api-url': 'https://ghes/api/v3',
+        addr: 'local',
+        'buildkitd-flags':
+          '--debug --oci-worker-gc=false\n--allow-insecure-entitlement network.host',
+        'buildkitd-config': '[worker.oci]\n  gc = false\n',
+        timeout: '30s'
+      }),
+      { GITHUB_API_URL: 'https://ignored' }
+    );
+    expect(config).toMatchObject({
+      version: { kind: 'range', range: '^0.34' },
+      checksum: 'a'.repeat(64),
+      token: 'tok',
+      apiUrl: 'https://ghes/api/v3',
+      buildkitdFlags: [
+        '--debug',
+        '--oci-worker-gc=false',
+        '--allow-insecure-entitlement',
+        'network.host'
+      ],
+      buildkitdConfig: '[worker.oci]\n  gc = false\n',
+      timeoutMs: 30_000
+    });
+  });
+
+  it('takes the API URL from the runner', () => {
+    expect(readConfig(inputs({}), { GITHUB_API_URL: 'https://ghes/api/v3' }).apiUrl).toBe(
+      'https://ghes/api/v3'
+    );
+  });
+
+  it.each([
+    [{ version: 'newest' }, /^Input "version" must be latest/],
+    [
+      { 'download-url': 'ftp://m/x.tgz' },
+      /^Input "download-url" must be an http\(s\) URL template/
+    ],
+    [{ checksum: 'abc' }, /^Input "checksum" must be a sha256 digest/],
+    [{ addr: 'http://b:1' }, /^Input "addr" must be local or a BuildKit address/],
+    [{ timeout: 'soon' }, /^Input "timeout" must be a duration/],
+    [
+      { addr: 'tcp://b:1234', 'buildkitd-flags': '--debug' },
+      /^Input "buildkitd-flags" and buildkitd-config apply only to addr: local/
+    ]
+  ])('rejects %j', (values, message) => {
+    expect(() => readConfig(inputs(values), {})).toThrow(message);
+  });
+});

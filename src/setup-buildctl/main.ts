@@ -1,0 +1,179 @@
+import * as core from '@actions/core';
+import { HttpClient } from '@actions/http-client';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  DEFAULT_DOWNLOAD_URL,
+  assetName,
+  fetchReleases,
+  parseWorkers,
+  resolveRelease,
+  workerPlatforms,
+  type ResolvedRelease,
+  type Worker
+} from '../lib/buildkit.js';
+import { SlipwayError } from '../lib/errors.js';
+import { run, spawnDetached, stopProcess } from '../lib/exec.js';
+import { Inputs } from '../lib/inputs.js';
+import { registerSecret } from '../lib/secrets.js';
+import { SummaryBuilder, formatDuration } from '../lib/summary.js';
+import { installArchive, renderUrlTemplate, runnerPlatform } from '../lib/tools.js';
+import { readConfig, type SetupConfig } from './config.js';
+
+export { readConfig } from './config.js';
+
+const STATE_PID = 'buildkitdPid';
+const STATE_DIR = 'buildkitdDir';
+
+export async function main(): Promise<void> {
+  const started = Date.now();
+  const config = readConfig(new Inputs());
+  registerSecret(config.token);
+  const { arch } = runnerPlatform();
+  const release = await resolveRelease(
+    config.version,
+    arch,
+    () => fetchReleases(config.apiUrl, config.token),
+    !config.checksum && !config.downloadUrl
+  );
+  const url = renderUrlTemplate(config.downloadUrl ?? DEFAULT_DOWNLOAD_URL, {
+    version: release.version,
+    os: 'linux',
+    arch
+  });
+  const sha256 = await expectedChecksum(config, release, url);
+  const installed = await installArchive({
+    tool: 'buildkit',
+    version: release.version,
+    arch,
+    url,
+    sha256,
+    auth:
+      config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
+    executables: ['bin/buildctl', 'bin/buildkitd']
+  });
+  const binDir = path.join(installed.dir, 'bin');
+  core.addPath(binDir);
+  const addr =
+    config.address.kind === 'local' ? await startLocalBuilder(binDir, config) : config.address.addr;
+  const workers = await waitForBuilder(path.join(binDir, 'buildctl'), addr, config.timeoutMs);
+  const platforms = workerPlatforms(workers);
+  core.exportVariable('BUILDKIT_HOST', addr);
+  core.setOutput('version', release.version);
+  core.setOutput('path', path.join(binDir, 'buildctl'));
+  core.setOutput('addr', addr);
+  core.setOutput('platforms', platforms.join(','));
+  core.info(
+    `BuildKit ${release.version} ready at ${addr}: ${workers.length} worker(s), platforms ${platforms.join(', ')}`
+  );
+  await new SummaryBuilder()
+    .heading('setup-buildctl')
+    .facts([
+      [
+        'BuildKit',
+        `${release.version} (${release.source === 'github' ? 'GitHub releases' : release.source === 'pinned' ? 'pinned fallback' : 'as requested'})`
+      ],
+      ['Tool cache', installed.cacheHit ? 'hit' : 'miss (downloaded and verified)'],
+      ['Builder', `${addr}${config.address.kind === 'local' ? ' (started by this action)' : ''}`],
+      ['Platforms', platforms.join(', ')],
+      ['Duration', formatDuration(Date.now() - started)]
+    ])
+    .write();
+}
+
+/** The checksum input, else GitHub's published asset digest, else the mirror's `.sha256` file. */
+async function expectedChecksum(
+  config: SetupConfig,
+  release: ResolvedRelease,
+  url: string
+): Promise<string> {
+  const sha256 =
+    config.checksum ??
+    release.sha256 ??
+    (config.downloadUrl ? await sidecarChecksum(url) : undefined);
+  if (sha256) return sha256;
+  throw new SlipwayError(
+    `No sha256 is known for ${assetName(release.version, runnerPlatform().arch)}, so it cannot be verified.`,
+    {
+      hint: 'Pass the checksum input, serve <url>.sha256 next to a mirror download, or let the action reach the GitHub API (github-token).'
+    }
+  );
+}
+
+/** Mirrors publish `<archive>.sha256` ("<hex>  <name>" or just "<hex>"); 404 means none. */
+async function sidecarChecksum(url: string): Promise<string | undefined> {
+  const response = await new HttpClient('slipway-setup-buildctl').get(`${url}.sha256`);
+  const body = await response.readBody();
+  if (response.message.statusCode !== 200) return undefined;
+  return /^([0-9a-fA-F]{64})\b/.exec(body.trim())?.[1]?.toLowerCase();
+}
+
+/**
+ * Starts buildkitd on the runner: rootful with runc when running as root, else under rootlesskit.
+ * Its root, socket, config and log live in a private directory under RUNNER_TEMP; the post step
+ * stops it and removes the directory.
+ */
+async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<string> {
+  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkitd-'));
+  core.saveState(STATE_DIR, dir);
+  const socket = path.join(dir, 'buildkitd.sock');
+  const args = ['--root', path.join(dir, 'root'), '--addr', `unix://${socket}`];
+  if (config.buildkitdConfig) {
+    writeFileSync(path.join(dir, 'buildkitd.toml'), config.buildkitdConfig, { mode: 0o600 });
+    args.push('--config', path.join(dir, 'buildkitd.toml'));
+  }
+  args.push(...config.buildkitdFlags);
+  const buildkitd = path.join(binDir, 'buildkitd');
+  const rootful = process.getuid?.() === 0;
+  const pid = rootful
+    ? await spawnDetached(buildkitd, args, path.join(dir, 'buildkitd.log'))
+    : await spawnDetached('rootlesskit', [buildkitd, ...args], path.join(dir, 'buildkitd.log'));
+  core.saveState(STATE_PID, String(pid));
+  core.info(
+    `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
+  );
+  return `unix://${socket}`;
+}
+
+/** Polls `buildctl debug workers` until the builder answers, or fails naming the address. */
+export async function waitForBuilder(
+  buildctl: string,
+  addr: string,
+  timeoutMs: number
+): Promise<Worker[]> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: string;
+  while (true) {
+    const result = await run(buildctl, ['--addr', addr, '--timeout', '5', 'debug', 'workers'], {
+      stream: false,
+      echo: false,
+      ignoreReturnCode: true,
+      timeoutMs: 15_000
+    });
+    if (result.exitCode === 0) return parseWorkers(result.stdout);
+    lastError = (result.stderr || result.stdout).trim().split('\n').pop() ?? '';
+    if (Date.now() + 1000 > deadline) break;
+    await new Promise(resolve => setTimeout(resolve, 1000));
+  }
+  throw new SlipwayError(
+    `The BuildKit builder at ${addr} is not reachable after ${formatDuration(timeoutMs)}: ${lastError}`,
+    {
+      hint: 'Check the addr input (and that buildkitd listens there), or use addr: local to start a builder on the runner.'
+    }
+  );
+}
+
+/** Stops the buildkitd this action started and removes its directory. */
+export async function post(): Promise<void> {
+  const pid = Number(core.getState(STATE_PID));
+  if (pid > 0) {
+    const stopped = await stopProcess(pid);
+    core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
+  }
+  const dir = core.getState(STATE_DIR);
+  if (dir) {
+    rmSync(dir, { recursive: true, force: true });
+    core.info(`Removed ${dir}`);
+  }
+}
