@@ -13,10 +13,10 @@ import {
   type BuildSpec,
   type SecretSpec
 } from '../lib/build.js';
+import { parseRemoteBuildkitAddr } from '../lib/buildkit.js';
 import { InputError } from '../lib/errors.js';
 import type { Inputs } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';
-import { parseAddr } from './addr.js';
 
 /**
  * Everything the build needs, validated before buildctl runs: the buildctl argument spec (minus
@@ -63,7 +63,7 @@ export function readConfig(
   );
   return {
     addr: rawAddr
-      ? parseAddr(inputs.string('addr') ? 'addr' : 'addr (BUILDKIT_HOST)', rawAddr)
+      ? parseRemoteBuildkitAddr(inputs.string('addr') ? 'addr' : 'addr (BUILDKIT_HOST)', rawAddr)
       : undefined,
     context,
     frontend,

@@ -132,20 +132,26 @@ const ADDRESS_PATTERNS: Array<[RegExp, string]> = [
     /^kube-pod:\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\?[A-Za-z]+=[A-Za-z0-9._-]+(&[A-Za-z]+=[A-Za-z0-9._-]+)*)?$/,
     'kube-pod://pod?namespace=ns'
   ],
-  [/^docker-container:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'docker-container://name'],
-  [/^podman-container:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'podman-container://name']
+  [/^(docker|podman|nerdctl)-container:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'docker-container://name'],
+  [/^ssh:\/\/[A-Za-z0-9._@-]+(:\d{1,5})?$/, 'ssh://user@host']
 ];
+
+/** A builder address buildctl's `--addr` accepts; the error lists the accepted forms. */
+export function parseRemoteBuildkitAddr(name: string, raw: string, allowLocal = false): string {
+  const value = raw.trim();
+  if (ADDRESS_PATTERNS.some(([pattern]) => pattern.test(value))) return value;
+  const forms = ADDRESS_PATTERNS.map(([, form]) => form).join(', ');
+  throw new InputError(
+    name,
+    `must be ${allowLocal ? 'local or ' : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
+  );
+}
 
 /** `local`, or an address buildctl accepts; empty means `BUILDKIT_HOST` (else `local`). */
 export function parseBuildkitAddr(name: string, raw: string, env = process.env): BuilderAddress {
   const value = raw.trim() || env.BUILDKIT_HOST?.trim() || 'local';
   if (value === 'local') return { kind: 'local' };
-  if (ADDRESS_PATTERNS.some(([pattern]) => pattern.test(value)))
-    return { kind: 'remote', addr: value };
-  throw new InputError(
-    name,
-    `must be local or a BuildKit address: ${ADDRESS_PATTERNS.map(([, form]) => form).join(', ')}; got ${JSON.stringify(value.slice(0, 80))}.`
-  );
+  return { kind: 'remote', addr: parseRemoteBuildkitAddr(name, value, true) };
 }
 
 /** The builder address from setup-buildctl (or the user's environment), if any. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAddr } from '../../../src/buildpack-build/addr.js';
+import { parseRemoteBuildkitAddr as parseAddr } from '../../../src/lib/buildkit.js';
 import { readConfig, secretValues } from '../../../src/buildpack-build/config.js';
 import { DEFAULT_FRONTEND_IMAGE, imageName } from '../../../src/lib/build.js';
 import { InputError } from '../../../src/lib/errors.js';
@@ -172,7 +172,7 @@ describe('secrets', () => {
   });
 });
 
-describe('parseAddr', () => {
+describe('parseRemoteBuildkitAddr (addr)', () => {
   it.each([
     'unix:///run/buildkit/buildkitd.sock',
     'tcp://buildkitd:1234',
