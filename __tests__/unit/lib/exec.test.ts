@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   CommandError,
   formatCommandLine,
+  isProcessAlive,
   lastLines,
   resolveTool,
-  run
+  run,
+  spawnDetached,
+  stopProcess
 } from '../../../src/lib/exec.js';
 import { SlipwayError } from '../../../src/lib/errors.js';
 import { clearSecretsForTesting, registerSecret } from '../../../src/lib/secrets.js';
@@ -108,5 +114,52 @@ describe('formatting', () => {
 
   it('keeps the last lines', () => {
     expect(lastLines('1\n2\n3\n', 2)).toBe('2\n3');
+  });
+});
+
+describe('daemons', () => {
+  it('starts a detached process logging to a file, and stops it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'daemon-'));
+    try {
+      const log = path.join(dir, 'daemon.log');
+      const { result: pid } = await captureStdout(() =>
+        spawnDetached('sh', ['-c', 'echo started; exec sleep 30'], log)
+      );
+      expect(isProcessAlive(pid)).toBe(true);
+      for (let i = 0; i < 50 && !readFileSync(log, 'utf8').includes('started'); i++)
+        await new Promise(r => setTimeout(r, 50));
+      expect(readFileSync(log, 'utf8')).toBe('started\n');
+      expect(statSync(log).mode & 0o777).toBe(0o600);
+      expect(await stopProcess(pid, 2000)).toBe(true);
+      expect(isProcessAlive(pid)).toBe(false);
+      expect(await stopProcess(pid)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kills a process that ignores SIGTERM after the grace period', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'daemon-'));
+    try {
+      const { result: pid } = await captureStdout(() =>
+        spawnDetached(
+          'sh',
+          ['-c', "trap '' TERM; while :; do sleep 1; done"],
+          path.join(dir, 'log')
+        )
+      );
+      await new Promise(r => setTimeout(r, 200));
+      const started = Date.now();
+      expect(await stopProcess(pid, 500)).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a missing daemon binary', async () => {
+    await expect(spawnDetached('no-such-daemon-slipway', [], '/dev/null')).rejects.toThrow(
+      'no-such-daemon-slipway was not found on PATH.'
+    );
   });
 });
