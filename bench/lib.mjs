@@ -2,6 +2,9 @@
 // is a ratio of two things measured side by side in one run, alternating A and B so that drift in
 // machine load hits both equally, and summarised by the median.
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -21,8 +24,10 @@ export async function timeIt(fn) {
  */
 export async function sideBySide({ runs, warmup = 1, a, b }) {
   for (let i = 0; i < warmup; i++) {
-    await a.fn();
-    await b.fn();
+    for (const side of [a, b]) {
+      if (side.before) await side.before();
+      await side.fn();
+    }
   }
   const timesA = [];
   const timesB = [];
@@ -80,4 +85,42 @@ export function timeToFirstOutput(command, args, options = {}) {
     child.on('error', reject);
     child.on('close', () => resolve(first ?? Number(process.hrtime.bigint() - started) / 1e6));
   });
+}
+
+/** Reads the local stack's facts (scripts/stack writes them on `up`). */
+export function stackFacts() {
+  const file = path.join(
+    process.env.SLIPWAY_STACK_DIR ?? path.join(homedir(), '.cache', 'slipway', 'stack'),
+    'stack.env'
+  );
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(line => line.includes('='))
+      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+  );
+}
+
+/** Runs an action bundle as the runner does (INPUT_* variables, file commands in `runnerDir`). */
+export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) {
+  for (const dir of ['temp', 'tool-cache', 'commands'])
+    mkdirSync(path.join(runnerDir, dir), { recursive: true });
+  const env = {
+    ...process.env,
+    RUNNER_TEMP: path.join(runnerDir, 'temp'),
+    RUNNER_TOOL_CACHE: path.join(runnerDir, 'tool-cache'),
+    ...extraEnv
+  };
+  for (const name of [
+    'GITHUB_OUTPUT',
+    'GITHUB_ENV',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY'
+  ]) {
+    env[name] = path.join(runnerDir, 'commands', name);
+    writeFileSync(env[name], '');
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return runProcess(process.execPath, [path.join(root, 'dist', action, 'index.js')], { env });
 }
