@@ -17,7 +17,12 @@ import {
 import { SlipwayError } from '../lib/errors.js';
 import { lastLines, run } from '../lib/exec.js';
 import { Inputs, formatGoDuration } from '../lib/inputs.js';
-import { parseImageReference, pinDigest, repositoryName } from '../lib/reference.js';
+import {
+  parseImageReference,
+  pinDigest,
+  repositoryName,
+  type ImageReference
+} from '../lib/reference.js';
 import { withRetry } from '../lib/retry.js';
 import { redact, registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
@@ -48,10 +53,20 @@ export interface BuildResult {
   attempts: number;
 }
 
-export async function main(): Promise<void> {
-  const config = readConfig(new Inputs());
+/** What a build produced, for a flow that deploys it next. */
+export interface BuiltImage {
+  /** Manifest (or index) digest; undefined only when nothing was pushed. */
+  digest: string | undefined;
+  /** `name:tag` of the first image. */
+  image: string;
+  /** The first image's repository as written, e.g. `registry:5000/team/app`. */
+  repository: string;
+}
+
+export async function main(inputs = new Inputs()): Promise<BuiltImage> {
+  const config = readConfig(inputs);
   for (const value of secretValues(config.secrets)) registerSecret(value);
-  if (config.frontend === 'gateway' && core.getInput('frontend') !== 'gateway') {
+  if (config.frontend === 'gateway' && inputs.raw('frontend').trim() !== 'gateway') {
     core.info(
       `No Dockerfile in ${contextLabel(config)}: building with the gateway frontend ${config.frontendImage} (frontend: auto).`
     );
@@ -62,6 +77,8 @@ export async function main(): Promise<void> {
     const digest = requireDigest(config, result.metadata);
     setOutputs(config, result, digest);
     await summarize(config, result, digest, Date.now() - started);
+    const first = config.images[0] as ImageReference;
+    return { digest, image: imageName(first), repository: repositoryName(first) };
   } catch (error) {
     if (error instanceof BuildFailure) await summarizeFailure(config, error, Date.now() - started);
     throw error;

@@ -8,7 +8,7 @@ import { redact } from './secrets.js';
  * invocation of the same file runs the cleanup.
  */
 export async function runAction(
-  main: () => Promise<void>,
+  main: () => Promise<unknown>,
   post?: () => Promise<void>
 ): Promise<void> {
   if (core.getState('isPost') === 'true') {

@@ -25,8 +25,14 @@ const DIR_PREFIX = 'slipway-docker-config-';
 /** Marks "DOCKER_CONFIG was not set" in state, where an empty value also means "no state". */
 const UNSET = '<unset>';
 
-export async function main(): Promise<void> {
-  const config = readConfig(new Inputs());
+/** Where the credentials were written, for a flow that builds and deploys next. */
+export interface RegistryLogin {
+  registry: string;
+  dockerConfig: string;
+}
+
+export async function main(inputs = new Inputs()): Promise<RegistryLogin> {
+  const config = readConfig(inputs);
   const caPem = readCaFile(config.caFile);
   const client = await KubeClient.connect({
     kubeconfig: config.kubeconfig,
@@ -46,6 +52,7 @@ export async function main(): Promise<void> {
   const dir = writeDockerConfig(extracted);
   setOutputs(config, extracted, dir);
   await summarize(config, source, extracted, methods, dir);
+  return { registry: extracted.credentials[0]?.registry ?? '', dockerConfig: dir };
 }
 
 function readCaFile(caFile: string | undefined): string[] {

@@ -26,9 +26,15 @@ export { readConfig } from './config.js';
 const STATE_PID = 'buildkitdPid';
 const STATE_DIR = 'buildkitdDir';
 
-export async function main(): Promise<void> {
+/** The builder a flow builds on next. */
+export interface BuildkitSetup {
+  version: string;
+  addr: string;
+}
+
+export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
   const started = Date.now();
-  const config = readConfig(new Inputs());
+  const config = readConfig(inputs);
   registerSecret(config.token);
   const { arch } = runnerPlatform();
   const release = await resolveRelease(
@@ -80,6 +86,7 @@ export async function main(): Promise<void> {
       ['Duration', formatDuration(Date.now() - started)]
     ])
     .write();
+  return { version: release.version, addr };
 }
 
 /** The checksum input, else GitHub's published asset digest, else the mirror's `.sha256` file. */
