@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { pushScratchImage } from '../helpers/buildkit.js';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -49,7 +50,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'slipway-rl-it-'));
 const runs: ActionRun[] = [];
 
 function kubectl(args: string[], input?: string): string {
-  const result = spawnSync('/usr/bin/kubectl', args, {
+  const result = spawnSync('kubectl', args, {
     input,
     encoding: 'utf8',
     env: { ...process.env, KUBECONFIG: kubeconfig }
@@ -193,29 +194,6 @@ function filesUnder(dir: string): string[] {
     .filter(file => statSync(file).isFile());
 }
 
-function buildctlPush(dockerConfig: string, image: string) {
-  const context = mkdtempSync(path.join(work, 'context-'));
-  writeFileSync(path.join(context, 'file'), `hello ${suffix}\n`);
-  writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY file /file\n');
-  return spawnSync(
-    stackFact('BUILDCTL'),
-    [
-      '--addr',
-      stackFact('BUILDKIT_HOST'),
-      'build',
-      '--frontend',
-      'dockerfile.v0',
-      '--local',
-      `context=${context}`,
-      '--local',
-      `dockerfile=${context}`,
-      '--output',
-      `type=image,name=${image},push=true`
-    ],
-    { encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: dockerConfig }, timeout: 120_000 }
-  );
-}
-
 function helmPushChart(dockerConfig: string) {
   const helm = stackFact('HELM4');
   const home = mkdtempSync(path.join(work, 'helm-home-'));
@@ -280,13 +258,17 @@ describe('registry-login-from-secret', () => {
 
     // The config is used for real: buildctl (client-side auth) pushes to the htpasswd registry.
     const image = `${registry}/slipway/registry-login-it:${suffix}`;
-    const pushed = buildctlPush(dir, image);
+    const pushed = pushScratchImage(image, dir, `hello ${suffix}\n`);
     expect({ status: pushed.status, stderr: pushed.status === 0 ? '' : pushed.stderr }).toEqual({
       status: 0,
       stderr: ''
     });
     // …and without it the same push is refused, so the credentials made the difference.
-    const anonymous = buildctlPush(mkdtempSync(path.join(work, 'empty-config-')), image);
+    const anonymous = pushScratchImage(
+      image,
+      mkdtempSync(path.join(work, 'empty-config-')),
+      `hello ${suffix}\n`
+    );
     expect(anonymous.status).not.toBe(0);
     expect(anonymous.stderr).toMatch(/401|unauthorized|authorization/i);
 

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { pushScratchImage } from '../helpers/buildkit.js';
 import { manifestDigest, registryRequest, writeDockerConfig } from '../helpers/registry.js';
 import { stackFact } from '../helpers/stack.js';
 
@@ -29,36 +30,19 @@ describe('local stack', () => {
   });
 
   it('builds with buildkitd and pushes to the TLS + auth registry', () => {
-    const context = mkdtempSync(path.join(tmpdir(), 'smoke-context-'));
     const dockerConfig = writeDockerConfig();
     try {
-      writeFileSync(path.join(context, 'stamp'), `${Date.now()}-${Math.random()}`);
-      writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY stamp /stamp\n');
-      const metadata = path.join(context, 'metadata.json');
-      execFileSync(
-        stackFact('BUILDCTL'),
-        [
-          '--addr',
-          stackFact('BUILDKIT_TCP_ADDR'),
-          'build',
-          '--progress=quiet',
-          '--frontend',
-          'dockerfile.v0',
-          '--local',
-          `context=${context}`,
-          '--local',
-          `dockerfile=${context}`,
-          '--output',
-          `type=image,name=${stackFact('REGISTRY_TLS')}/${repository}:smoke,push=true`,
-          '--metadata-file',
-          metadata
-        ],
-        { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, stdio: 'pipe' }
+      const pushed = pushScratchImage(
+        `${stackFact('REGISTRY_TLS')}/${repository}:smoke`,
+        dockerConfig
       );
-      digest = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
+      expect({ status: pushed.status, stderr: pushed.status === 0 ? '' : pushed.stderr }).toEqual({
+        status: 0,
+        stderr: ''
+      });
+      digest = pushed.digest ?? '';
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     } finally {
-      rmSync(context, { recursive: true, force: true });
       rmSync(dockerConfig, { recursive: true, force: true });
     }
   });

@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stackFact } from './stack.js';
+
+export interface RawPush {
+  status: number | null;
+  stderr: string;
+  /** `containerimage.digest` from buildctl's metadata file, when the push succeeded. */
+  digest: string | undefined;
+}
+
+/**
+ * Builds a one-file `FROM scratch` image with the stack's buildctl (no Slipway code involved) and
+ * pushes it as `image`, reading registry auth from `dockerConfig` as buildctl does client-side.
+ */
+export function pushScratchImage(
+  image: string,
+  dockerConfig: string,
+  content = `${Date.now()}-${Math.random()}`
+): RawPush {
+  const context = mkdtempSync(path.join(tmpdir(), 'scratch-context-'));
+  try {
+    writeFileSync(path.join(context, 'file'), content);
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY file /file\n');
+    const metadata = path.join(context, 'metadata.json');
+    const result = spawnSync(
+      stackFact('BUILDCTL'),
+      [
+        '--addr',
+        stackFact('BUILDKIT_HOST'),
+        'build',
+        '--progress=quiet',
+        '--frontend',
+        'dockerfile.v0',
+        '--local',
+        `context=${context}`,
+        '--local',
+        `dockerfile=${context}`,
+        '--output',
+        `type=image,name=${image},push=true`,
+        '--metadata-file',
+        metadata
+      ],
+      { encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: dockerConfig }, timeout: 120_000 }
+    );
+    const digest =
+      result.status === 0 && existsSync(metadata)
+        ? JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest']
+        : undefined;
+    return { status: result.status, stderr: result.stderr, digest };
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
