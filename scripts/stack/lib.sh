@@ -56,21 +56,30 @@ start_daemon() {
   if is_running "$name"; then log "$name already running (pid $(cat "$PID_DIR/$name.pid"))"; return 0; fi
   setsid "$@" >>"$logfile" 2>&1 < /dev/null &
   echo $! > "$PID_DIR/$name.pid"
+  # The program's name, so a pid file left by a dead stack never matches a recycled pid.
+  local program
+  for program in "$@"; do [[ $program == env || $program == *=* ]] || break; done
+  basename "$program" > "$PID_DIR/$name.cmd"
 }
 
-is_running() { local f="$PID_DIR/$1.pid"; [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+is_running() {
+  local f="$PID_DIR/$1.pid" pid
+  [[ -f $f ]] || return 1
+  pid="$(cat "$f")"
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(cat "$PID_DIR/$1.cmd" 2>/dev/null || echo "$1")"
+}
 
 # stop_daemon NAME: SIGTERM, then SIGKILL after 10s.
 stop_daemon() {
   local f="$PID_DIR/$1.pid" pid
   [[ -f $f ]] || return 0
   pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if is_running "$1"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$pid" 2>/dev/null || true
   fi
-  rm -f "$f"
+  rm -f "$f" "$PID_DIR/$1.cmd"
 }
 
 # write_env NAME KEY=VALUE...: facts this component exports to tests (merged into $STACK_DIR/stack.env).
