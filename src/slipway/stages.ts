@@ -1,0 +1,58 @@
+import { InputError } from '../lib/errors.js';
+import { Inputs } from '../lib/inputs.js';
+
+/**
+ * The root action's inputs are the union of its stages' inputs, renamed where two stages use the
+ * same name for different things (`context` is a kube context to one and a build context to the
+ * other; `namespace`, `version`, `addr` likewise). Each stage reads its own input names through a
+ * view that maps them to the root's; inputs a stage has that the root does not offer read as empty,
+ * so the stage's documented default applies.
+ */
+export type InputMapping = Readonly<Record<string, string>>;
+
+export const SETUP_INPUTS: InputMapping = {
+  version: 'buildkit-version',
+  'download-url': 'buildkit-download-url',
+  addr: 'builder',
+  'github-token': 'github-token'
+};
+
+export const LOGIN_INPUTS: InputMapping = {
+  'secret-name': 'secret-name',
+  namespace: 'secret-namespace',
+  kubeconfig: 'kubeconfig',
+  context: 'kube-context',
+  'ca-file': 'registry-ca-file'
+};
+
+export const BUILD_INPUTS: InputMapping = {
+  context: 'source',
+  dockerfile: 'dockerfile',
+  frontend: 'frontend',
+  'frontend-image': 'frontend-image',
+  'build-args': 'build-args',
+  image: 'image',
+  tags: 'tags',
+  'cache-from': 'cache-from',
+  'cache-to': 'cache-to'
+};
+
+/** The stage's view of the root action's inputs. */
+export function stageInputs(root: Inputs, mapping: InputMapping): Inputs {
+  return new Inputs(name => {
+    const rootName = mapping[name];
+    return rootName === undefined ? '' : root.raw(rootName);
+  });
+}
+
+/** Runs a stage step, reporting input errors under the root's input names, which the user wrote. */
+export function inRootTerms<T>(mapping: InputMapping, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    const rootName = error instanceof InputError ? mapping[error.input] : undefined;
+    if (!(error instanceof InputError) || rootName === undefined) throw error;
+    const detail = error.message.slice(`Input "${error.input}" `.length);
+    throw new InputError(rootName, detail, { hint: error.hint, cause: error });
+  }
+}
