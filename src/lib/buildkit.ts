@@ -39,15 +39,19 @@ export interface Release {
 
 export class ReleasesUnavailableError extends SlipwayError {}
 
-/** Reads BuildKit's releases from the GitHub API (or GHES), retrying 5xx/429 and network errors. */
-export async function fetchReleases(apiUrl: string, token: string | undefined): Promise<Release[]> {
-  const client = new HttpClient('slipway-setup-buildctl', [], { allowRetries: false });
+/** Reads a repository's releases from the GitHub API (or GHES), retrying 5xx/429 and network errors. */
+export async function fetchReleases(
+  apiUrl: string,
+  token: string | undefined,
+  repository = BUILDKIT_REPOSITORY
+): Promise<Release[]> {
+  const client = new HttpClient('slipway', [], { allowRetries: false });
   const headers: Record<string, string> = {
     Accept: 'application/vnd.github+json',
     'X-GitHub-Api-Version': '2022-11-28'
   };
   if (token) headers.Authorization = `Bearer ${token}`;
-  const url = `${apiUrl.replace(/\/+$/, '')}/repos/${BUILDKIT_REPOSITORY}/releases?per_page=100`;
+  const url = `${apiUrl.replace(/\/+$/, '')}/repos/${repository}/releases?per_page=100`;
   return withRetry(
     async () => {
       const response = await client.get(url, headers);
@@ -62,7 +66,7 @@ export async function fetchReleases(apiUrl: string, token: string | undefined): 
       return (JSON.parse(body) as Release[]).filter(release => !release.draft);
     },
     {
-      description: 'listing BuildKit releases',
+      description: `listing ${repository} releases`,
       attempts: 3,
       isTransient: error => {
         const status = (error as { statusCode?: number }).statusCode;

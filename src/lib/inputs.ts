@@ -128,8 +128,8 @@ export function parseList(name: string, raw: string, options: ListOptions = {}):
 }
 
 export interface KeyValueOptions {
-  /** Pattern a key must match, with a description for the error. */
-  key?: { pattern: RegExp; description: string };
+  /** Pattern (or predicate) a key must match, with a description for the error. */
+  key?: { pattern: { test(key: string): boolean }; description: string };
   /** Values are secret: never quote them in errors. */
   secret?: boolean;
 }

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { CoreV1Api, KubeConfig, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type {
+  AppsV1Api,
+  CoreV1Api,
+  CoreV1Event,
+  KubeConfig,
+  V1Namespace,
+  V1Pod,
+  V1Secret
+} from '@kubernetes/client-node';
 import { SlipwayError } from './errors.js';
 import { isTransientError, isTransientStatus, withRetry, type RetryOptions } from './retry.js';
 
@@ -329,6 +337,8 @@ export type EnsureNamespaceResult = 'created' | 'updated' | 'unchanged';
 
 /** The Kubernetes operations Slipway's actions need, each retried and error-mapped. */
 export class KubeClient {
+  private apps: AppsV1Api | undefined;
+
   private constructor(
     readonly target: KubeTarget,
     private readonly api: CoreV1Api,
@@ -419,6 +429,64 @@ export class KubeClient {
     }
   }
 
+  /** The namespace's events, oldest first (diagnostics). */
+  async listEvents(namespace: string): Promise<CoreV1Event[]> {
+    const list = await this.call(
+      { verb: 'list', resource: 'events', group: '', kind: 'Event', namespace },
+      () => this.api.listNamespacedEvent({ namespace, limit: 500 })
+    );
+    return [...list.items].sort((a, b) => eventTime(a) - eventTime(b));
+  }
+
+  async listPods(namespace: string, labelSelector?: string): Promise<V1Pod[]> {
+    const list = await this.call(
+      { verb: 'list', resource: 'pods', group: '', kind: 'Pod', namespace },
+      () => this.api.listNamespacedPod({ namespace, labelSelector })
+    );
+    return list.items;
+  }
+
+  /** The last lines of a container's log (`previous` for the crashed instance). */
+  async podLogTail(
+    namespace: string,
+    pod: string,
+    container: string,
+    tailLines: number,
+    previous = false
+  ): Promise<string> {
+    return this.call(
+      { verb: 'get', resource: 'pods/log', group: '', kind: 'Pod log', namespace, name: pod },
+      () => this.api.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous })
+    );
+  }
+
+  /** Ready and wanted replicas of a Deployment or StatefulSet, `undefined` when it is gone. */
+  async workloadReadiness(
+    kind: 'Deployment' | 'StatefulSet',
+    namespace: string,
+    name: string
+  ): Promise<{ ready: number; wanted: number } | undefined> {
+    this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api);
+    const apps = this.apps;
+    const resource = kind === 'Deployment' ? 'deployments' : 'statefulsets';
+    try {
+      const object = await this.call(
+        { verb: 'get', resource, group: 'apps', kind, namespace, name },
+        () =>
+          kind === 'Deployment'
+            ? apps.readNamespacedDeployment({ namespace, name })
+            : apps.readNamespacedStatefulSet({ namespace, name })
+      );
+      return {
+        ready: object.status?.readyReplicas ?? 0,
+        wanted: object.spec?.replicas ?? 1
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
   async deleteNamespace(name: string): Promise<boolean> {
     try {
@@ -429,6 +497,11 @@ export class KubeClient {
       throw error;
     }
   }
+}
+
+function eventTime(event: CoreV1Event): number {
+  const stamp = event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;
+  return stamp ? new Date(stamp).getTime() : 0;
 }
 
 function secretOperation(

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { HttpClient } from '@actions/http-client';
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -173,4 +174,23 @@ export async function installArchive(request: InstallRequest): Promise<Installed
     });
   const dir = await tc.cacheDir(extracted, request.tool, request.version, request.arch);
   return { dir, cacheHit: false };
+}
+
+/**
+ * Mirrors and get.helm.sh publish `<archive>.sha256` or `.sha256sum` ("<hex>  <name>" or just
+ * "<hex>"); the first suffix that answers 200 wins, and none means no sidecar.
+ */
+export async function sidecarChecksum(
+  url: string,
+  suffixes: readonly string[] = ['.sha256']
+): Promise<string | undefined> {
+  const client = new HttpClient('slipway');
+  for (const suffix of suffixes) {
+    const response = await client.get(`${url}${suffix}`);
+    const body = await response.readBody();
+    if (response.message.statusCode !== 200) continue;
+    const hex = /^([0-9a-fA-F]{64})\b/.exec(body.trim())?.[1];
+    if (hex) return hex.toLowerCase();
+  }
+  return undefined;
 }

@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,12 @@ import { run, spawnDetached, stopProcess } from '../lib/exec.js';
 import { Inputs } from '../lib/inputs.js';
 import { registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
-import { installArchive, renderUrlTemplate, runnerPlatform } from '../lib/tools.js';
+import {
+  installArchive,
+  renderUrlTemplate,
+  runnerPlatform,
+  sidecarChecksum
+} from '../lib/tools.js';
 import { readConfig, type SetupConfig } from './config.js';
 
 export { readConfig } from './config.js';
@@ -106,14 +110,6 @@ async function expectedChecksum(
       hint: 'Pass the checksum input, serve <url>.sha256 next to a mirror download, or let the action reach the GitHub API (github-token).'
     }
   );
-}
-
-/** Mirrors publish `<archive>.sha256` ("<hex>  <name>" or just "<hex>"); 404 means none. */
-async function sidecarChecksum(url: string): Promise<string | undefined> {
-  const response = await new HttpClient('slipway-setup-buildctl').get(`${url}.sha256`);
-  const body = await response.readBody();
-  if (response.message.statusCode !== 200) return undefined;
-  return /^([0-9a-fA-F]{64})\b/.exec(body.trim())?.[1]?.toLowerCase();
 }
 
 /**

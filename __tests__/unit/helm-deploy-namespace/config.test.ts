@@ -1,0 +1,143 @@
+import { describe, expect, it } from '@jest/globals';
+import { generatedValues } from '../../../src/helm-deploy-namespace/main.js';
+import { isValidLabelKey, readConfig } from '../../../src/helm-deploy-namespace/config.js';
+import { Inputs } from '../../../src/lib/inputs.js';
+
+const env = { GITHUB_WORKSPACE: '/ws' };
+const base = { release: 'app', namespace: 'pr-1', chart: './chart' };
+const config = (values: Record<string, string>) =>
+  readConfig(new Inputs(name => ({ ...base, ...values })[name] ?? ''), env);
+
+describe('helm-deploy-namespace readConfig', () => {
+  it('reads defaults', () => {
+    const c = config({});
+    expect(c).toMatchObject({
+      action: 'deploy',
+      release: 'app',
+      namespace: 'pr-1',
+      chart: '/ws/chart',
+      atomic: true,
+      wait: true,
+      timeoutMs: 300_000,
+      force: false,
+      dryRun: false,
+      createNamespace: true,
+      setContextNamespace: false,
+      recover: 'fail',
+      deleteNamespace: 'auto',
+      helmVersion: undefined,
+      image: undefined
+    });
+    expect(c.imageValues).toEqual({
+      repository: ['image', 'repository'],
+      tag: ['image', 'tag'],
+      digest: ['image', 'digest']
+    });
+  });
+
+  it('splits an image pinned by digest into the chart values', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const c = config({
+      image: `127.0.0.1:25000/team/app@${digest}`,
+      'image-values': 'repository=app.image\ndigest=app.pin'
+    });
+    expect(c.image).toEqual({ repository: '127.0.0.1:25000/team/app', tag: undefined, digest });
+    expect(generatedValues(c)).toEqual({ app: { image: '127.0.0.1:25000/team/app', pin: digest } });
+  });
+
+  it('pins the digest input onto a tagged image', () => {
+    const c = config({ image: 'reg.example/app:7', digest: 'b'.repeat(64) });
+    expect(generatedValues(c)).toEqual({
+      image: { repository: 'reg.example/app', tag: '7', digest: `sha256:${'b'.repeat(64)}` }
+    });
+  });
+
+  it('layers values, set and set-string in that order', () => {
+    const c = config({
+      values: 'replicaCount: 3\nmessage: from-values\nservice:\n  port: 80',
+      set: 'message=a,b.c "d" \\e\nreplicaCount=2\nenv[0].name=X',
+      'set-string': 'service.port=8080'
+    });
+    expect(generatedValues(c)).toEqual({
+      replicaCount: 2,
+      message: 'a,b.c "d" \\e',
+      service: { port: '8080' },
+      env: [{ name: 'X' }]
+    });
+  });
+
+  it('reads labels and annotations', () => {
+    const c = config({
+      'namespace-labels': 'slipway.dev/pr=42\nteam=web',
+      'namespace-annotations': 'slipway.dev/expires=2026-12-01T00:00:00Z'
+    });
+    expect(c.namespaceLabels).toEqual({ 'slipway.dev/pr': '42', team: 'web' });
+    expect(c.namespaceAnnotations).toEqual({ 'slipway.dev/expires': '2026-12-01T00:00:00Z' });
+  });
+
+  it('accepts oci and repository charts', () => {
+    expect(config({ chart: 'oci://127.0.0.1:25000/charts/app' }).chart).toBe(
+      'oci://127.0.0.1:25000/charts/app'
+    );
+    expect(config({ chart: 'bitnami/nginx', 'repo-url': 'https://charts.example' }).chart).toBe(
+      'bitnami/nginx'
+    );
+    expect(config({ chart: '/abs/chart' }).chart).toBe('/abs/chart');
+  });
+
+  it('needs no chart to delete', () => {
+    expect(config({ action: 'delete', chart: '' }).chart).toBe('');
+  });
+
+  it.each([
+    [{ release: 'App_1' }, 'release'],
+    [{ release: 'a'.repeat(54) }, 'release'],
+    [{ namespace: 'PR-1' }, 'namespace'],
+    [{ namespace: 'pr-1\nkube-system' }, 'namespace'],
+    [{ namespace: '' }, 'namespace'],
+    [{ chart: '' }, 'chart'],
+    [{ chart: '../../etc' }, 'chart'],
+    [{ chart: '--post-renderer=/bin/sh' }, 'chart'],
+    [{ chart: 'https://evil/chart.tgz' }, 'chart'],
+    [{ chart: 'oci://reg/UPPER' }, 'chart'],
+    [{ 'values-files': '../secrets.yaml' }, 'values-files'],
+    [{ values: '- a\n- b' }, 'values'],
+    [{ values: 'a: [' }, 'values'],
+    [{ set: 'a=b,c=--post-renderer=/bin/sh\n--post-renderer=/bin/sh' }, 'set'],
+    [{ set: 'noequals' }, 'set'],
+    [{ set: 'a..b=1' }, 'set'],
+    [{ set: 'a=1\na=2' }, 'set'],
+    [{ 'set-string': 'x[y]=1' }, 'set-string'],
+    [{ image: 'Not A Ref' }, 'image'],
+    [{ digest: 'a'.repeat(64) }, 'digest'],
+    [{ image: 'reg/app', digest: 'xyz' }, 'digest'],
+    [{ 'image-values': 'registry=image.registry' }, 'image-values'],
+    [{ 'image-values': 'repository=image..repo' }, 'image-values'],
+    [{ 'helm-version': 'four' }, 'helm-version'],
+    [{ 'helm-download-url': 'ftp://mirror/helm' }, 'helm-download-url'],
+    [{ 'repo-url': 'file:///etc' }, 'repo-url'],
+    [{ 'chart-version': '1.0;rm -rf' }, 'chart-version'],
+    [{ 'namespace-labels': 'bad key=1' }, 'namespace-labels'],
+    [{ 'namespace-labels': 'team=has space' }, 'namespace-labels'],
+    [{ 'namespace-labels': `team=${'x'.repeat(64)}` }, 'namespace-labels'],
+    [{ timeout: 'forever' }, 'timeout'],
+    [{ timeout: '0s' }, 'timeout'],
+    [{ atomic: 'yes' }, 'atomic'],
+    [{ 'dry-run': '1' }, 'dry-run'],
+    [{ 'history-max': '-1' }, 'history-max'],
+    [{ recover: 'force' }, 'recover'],
+    [{ action: 'destroy' }, 'action'],
+    [{ 'delete-namespace': 'always' }, 'delete-namespace'],
+    [{ kubeconfig: '/k\n/evil' }, 'kubeconfig'],
+    [{ set: 'a=' + 'x'.repeat(70_000) }, 'set']
+  ])('rejects %j naming %s', (values, input) => {
+    expect(() => config(values as Record<string, string>)).toThrow(`Input "${input}"`);
+  });
+
+  it('validates label keys like Kubernetes', () => {
+    expect(isValidLabelKey('app.kubernetes.io/name')).toBe(true);
+    expect(isValidLabelKey('team')).toBe(true);
+    expect(isValidLabelKey('Bad_Prefix/x')).toBe(false);
+    expect(isValidLabelKey(`${'a'.repeat(64)}`)).toBe(false);
+  });
+});

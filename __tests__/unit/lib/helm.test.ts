@@ -1,0 +1,272 @@
+import { describe, expect, it } from '@jest/globals';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import {
+  inferValue,
+  isLockedReleaseError,
+  isPending,
+  lastGoodRevision,
+  manifestDigest,
+  manifestResources,
+  parseHelmVersion,
+  parseHistory,
+  parseReleaseStatus,
+  parseSetKey,
+  rollbackArgs,
+  setAtPath,
+  uninstallArgs,
+  upgradeArgs,
+  type UpgradePlan
+} from '../../../src/lib/helm.js';
+
+const plan: UpgradePlan = {
+  release: 'app',
+  chart: '/ws/chart',
+  namespace: 'pr-1',
+  valuesFiles: ['/tmp/v.yaml'],
+  atomic: true,
+  wait: true,
+  timeoutMs: 300_000,
+  force: false
+};
+
+describe('parseHelmVersion', () => {
+  it.each([
+    ['v3.17.3+ge4da497', 'v3.17.3', 3],
+    ['v4.1.4', 'v4.1.4', 4],
+    ['4.0.0', 'v4.0.0', 4]
+  ])('%s', (text, version, major) => {
+    expect(parseHelmVersion(text)).toEqual({ version, major });
+  });
+  it('rejects noise', () => expect(parseHelmVersion('Client: unknown')).toBeUndefined());
+});
+
+describe('upgradeArgs', () => {
+  it('maps atomic and wait to Helm 4 flags', () => {
+    expect(upgradeArgs(plan, 4)).toEqual([
+      'upgrade',
+      '--install',
+      'app',
+      '/ws/chart',
+      '--namespace',
+      'pr-1',
+      '--values',
+      '/tmp/v.yaml',
+      '--rollback-on-failure',
+      '--wait=watcher',
+      '--timeout',
+      '5m0s'
+    ]);
+  });
+  it('maps atomic and wait to Helm 3 flags', () => {
+    const args = upgradeArgs({ ...plan, force: true, historyMax: 3 }, 3);
+    expect(args).toContain('--atomic');
+    expect(args).toContain('--wait');
+    expect(args).toContain('--force');
+    expect(args).not.toContain('--rollback-on-failure');
+    expect(args.join(' ')).toContain('--history-max 3');
+  });
+  it('uses --force-replace on Helm 4, never --force', () => {
+    const args = upgradeArgs({ ...plan, force: true }, 4);
+    expect(args).toContain('--force-replace');
+    expect(args).not.toContain('--force');
+  });
+  it('passes no wait flag when neither atomic nor wait', () => {
+    const args = upgradeArgs({ ...plan, atomic: false, wait: false }, 4);
+    expect(args.some(a => a.startsWith('--wait') || a === '--atomic')).toBe(false);
+  });
+  it('a dry run neither waits nor rolls back', () => {
+    const args = upgradeArgs({ ...plan, dryRun: 'server' }, 4);
+    expect(args).toContain('--dry-run=server');
+    expect(args).not.toContain('--rollback-on-failure');
+  });
+  it('adds kubeconfig, context, version and repo', () => {
+    const args = upgradeArgs(
+      {
+        ...plan,
+        kubeconfig: '/k',
+        context: 'kind',
+        chartVersion: '1.2.3',
+        repoUrl: 'https://charts'
+      },
+      3
+    );
+    expect(args.join(' ')).toContain(
+      '--kubeconfig /k --kube-context kind --version 1.2.3 --repo https://charts'
+    );
+  });
+});
+
+describe('rollback and uninstall', () => {
+  const target = { release: 'app', namespace: 'ns', timeoutMs: 60_000, wait: true };
+  it('rolls back to a revision and waits', () => {
+    expect(rollbackArgs(target, 3, 3)).toEqual([
+      'rollback',
+      'app',
+      '3',
+      '--namespace',
+      'ns',
+      '--wait',
+      '--timeout',
+      '1m0s'
+    ]);
+    expect(rollbackArgs(target, 3, 4)).toContain('--wait=watcher');
+  });
+  it('uninstalls idempotently', () => {
+    expect(uninstallArgs(target, 4)).toEqual([
+      'uninstall',
+      'app',
+      '--namespace',
+      'ns',
+      '--ignore-not-found',
+      '--wait=watcher',
+      '--timeout',
+      '1m0s'
+    ]);
+  });
+});
+
+describe('status and history', () => {
+  it('parses helm status JSON', () => {
+    const status = parseReleaseStatus(
+      JSON.stringify({
+        name: 'app',
+        namespace: 'ns',
+        version: 4,
+        info: { status: 'pending-upgrade', description: 'Preparing upgrade' },
+        chart: { metadata: { name: 'sample-app', version: '0.1.0' } }
+      })
+    );
+    expect(status).toEqual({
+      name: 'app',
+      namespace: 'ns',
+      revision: 4,
+      status: 'pending-upgrade',
+      chart: 'sample-app-0.1.0',
+      description: 'Preparing upgrade'
+    });
+    expect(isPending(status.status)).toBe(true);
+    expect(isPending('deployed')).toBe(false);
+  });
+  it('finds the last good revision', () => {
+    const history = parseHistory(
+      JSON.stringify([
+        { revision: 1, status: 'superseded' },
+        { revision: 2, status: 'deployed' },
+        { revision: 3, status: 'failed' },
+        { revision: 4, status: 'pending-upgrade' }
+      ])
+    );
+    expect(lastGoodRevision(history)).toBe(2);
+    expect(
+      lastGoodRevision([{ revision: 1, status: 'pending-install', chart: '', description: '' }])
+    ).toBeUndefined();
+  });
+  it('recognises the lock error', () => {
+    expect(
+      isLockedReleaseError(
+        'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress'
+      )
+    ).toBe(true);
+    expect(isLockedReleaseError('Error: timed out')).toBe(false);
+  });
+});
+
+describe('parseSetKey', () => {
+  it.each([
+    ['image.tag', ['image', 'tag']],
+    ['a', ['a']],
+    ['hosts[0].name', ['hosts', 0, 'name']],
+    ['matrix[1][2]', ['matrix', 1, 2]],
+    ['podAnnotations.prometheus\\.io/scrape', ['podAnnotations', 'prometheus.io/scrape']],
+    ['env[0].value', ['env', 0, 'value']]
+  ])('%s', (key, path) => expect(parseSetKey('set', key)).toEqual(path));
+
+  it.each([
+    '',
+    '.a',
+    'a.',
+    'a..b',
+    '[0]',
+    'a[x]',
+    'a[0]b',
+    'a.[0]',
+    'a b',
+    'a=b',
+    'a\\q',
+    'a,b',
+    '$(x)'
+  ])('rejects %j naming the input', key =>
+    expect(() => parseSetKey('set', key)).toThrow(/Input "set" key/)
+  );
+});
+
+describe('set values', () => {
+  it('types like --set', () => {
+    expect(inferValue('true')).toBe(true);
+    expect(inferValue('false')).toBe(false);
+    expect(inferValue('null')).toBeNull();
+    expect(inferValue('42')).toBe(42);
+    expect(inferValue('-3')).toBe(-3);
+    expect(inferValue('007')).toBe('007');
+    expect(inferValue('1.5')).toBe('1.5');
+    expect(inferValue('a,b')).toBe('a,b');
+  });
+  it('builds nested maps and lists, filling skipped list slots with null', () => {
+    const values: Record<string, unknown> = { image: { repository: 'x' } };
+    setAtPath(values, ['image', 'tag'], 'v1');
+    setAtPath(values, ['list', 2, 'name'], 'c');
+    expect(values).toEqual({
+      image: { repository: 'x', tag: 'v1' },
+      list: [null, null, { name: 'c' }]
+    });
+  });
+  it('keeps hostile strings intact through YAML', () => {
+    const hostile =
+      'a=b,c=--post-renderer=/bin/sh "q" \'s\' [x] {y} \\back\\slash\n#not-a-comment: *alias';
+    const values: Record<string, unknown> = {};
+    setAtPath(values, ['message'], hostile);
+    expect((parseYaml(toYaml(values)) as { message: string }).message).toBe(hostile);
+  });
+});
+
+describe('manifests', () => {
+  const manifest = `---
+# Source: chart/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: LoadBalancer
+---
+# Source: chart/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: pr-1
+`;
+  it('lists resources', () => {
+    expect(manifestResources(manifest)).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        name: 'web',
+        namespace: undefined,
+        serviceType: 'LoadBalancer'
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        name: 'web',
+        namespace: 'pr-1',
+        serviceType: undefined
+      }
+    ]);
+  });
+  it('digests the manifest, ignoring surrounding whitespace', () => {
+    expect(manifestDigest(manifest)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(manifestDigest(`\n${manifest}\n\n`)).toBe(manifestDigest(manifest));
+    expect(manifestDigest(manifest.replace('web', 'api'))).not.toBe(manifestDigest(manifest));
+  });
+});

@@ -1,0 +1,258 @@
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../lib/errors.js';
+import { parseSetKey, type PathSegment } from '../lib/helm.js';
+import {
+  Inputs,
+  parseInteger,
+  parseNamespace,
+  parseReleaseName,
+  parseSha256,
+  quoteValue
+} from '../lib/inputs.js';
+import { parseImageReference, repositoryName } from '../lib/reference.js';
+import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
+
+export type DeployAction = 'deploy' | 'delete';
+
+export interface DeployConfig {
+  action: DeployAction;
+  release: string;
+  namespace: string;
+  /** Local directory/archive (resolved), `repo/name`, `oci://…`, or a name in `repoUrl`. */
+  chart: string;
+  chartVersion: string | undefined;
+  repoUrl: string | undefined;
+  valuesFiles: string[];
+  /** The `values` input, already parsed (a YAML mapping). */
+  values: Record<string, unknown> | undefined;
+  set: Array<[PathSegment[], string]>;
+  setString: Array<[PathSegment[], string]>;
+  /** The image to pin, split into the parts the chart's value paths take. */
+  image: { repository: string; tag: string | undefined; digest: string | undefined } | undefined;
+  imageValues: { repository: PathSegment[]; tag: PathSegment[]; digest: PathSegment[] };
+  helmVersion: VersionSpec | undefined;
+  helmDownloadUrl: string | undefined;
+  token: string | undefined;
+  apiUrl: string;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  createNamespace: boolean;
+  namespaceLabels: Record<string, string>;
+  namespaceAnnotations: Record<string, string>;
+  setContextNamespace: boolean;
+  atomic: boolean;
+  wait: boolean;
+  timeoutMs: number;
+  force: boolean;
+  dryRun: boolean;
+  historyMax: number | undefined;
+  recover: 'fail' | 'rollback';
+  deleteNamespace: 'auto' | 'true' | 'false';
+}
+
+const DEFAULT_IMAGE_VALUES = 'repository=image.repository\ntag=image.tag\ndigest=image.digest';
+
+// Kubernetes label syntax: optional DNS-subdomain prefix, then a name of at most 63 characters.
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+export function isValidLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) return false;
+  return LABEL_NAME.test(name);
+}
+
+const LABEL_KEY_RULE = {
+  pattern: { test: isValidLabelKey },
+  description:
+    'a Kubernetes label key: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."'
+};
+
+function readLabels(inputs: Inputs, name: string, checkValues: boolean): Record<string, string> {
+  const pairs = inputs.keyValues(name, { key: LABEL_KEY_RULE });
+  for (const [key, value] of pairs) {
+    if (checkValues && !LABEL_VALUE.test(value)) {
+      throw new InputError(
+        name,
+        `value of ${quoteValue(key)} must be a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; got ${quoteValue(value)}.`
+      );
+    }
+  }
+  return Object.fromEntries(pairs);
+}
+
+/**
+ * A local path input must stay inside the workspace when relative (`../../etc` is refused);
+ * absolute paths are taken as written (a chart unpacked under RUNNER_TEMP by an earlier step).
+ */
+export function resolveLocalPath(name: string, value: string, workspace: string): string {
+  if (path.isAbsolute(value)) return path.normalize(value);
+  const resolved = path.resolve(workspace, value);
+  const relative = path.relative(workspace, resolved);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InputError(
+      name,
+      `must stay inside the workspace (${workspace}) when relative; got ${quoteValue(value)}.`
+    );
+  }
+  return resolved;
+}
+
+const CHART_EXPECTED =
+  'a chart directory or .tgz in the workspace, repo/name (with repo-url or a repo added by helm repo add), or oci://registry/path/chart';
+
+export function parseChart(raw: string, workspace: string): string {
+  const value = raw.trim();
+  if (value.startsWith('oci://')) {
+    if (!/^oci:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(value)) {
+      throw new InputError('chart', `must be ${CHART_EXPECTED}; got ${quoteValue(raw)}.`);
+    }
+    return value;
+  }
+  if (value.startsWith('-') || /^[a-z]+:\/\//.test(value)) {
+    throw new InputError('chart', `must be ${CHART_EXPECTED}; got ${quoteValue(raw)}.`);
+  }
+  const looksLocal =
+    value.startsWith('.') ||
+    value.startsWith('/') ||
+    value.endsWith('.tgz') ||
+    value.split('/').length > 2;
+  if (looksLocal) return resolveLocalPath('chart', value, workspace);
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(value)) {
+    throw new InputError('chart', `must be ${CHART_EXPECTED}; got ${quoteValue(raw)}.`);
+  }
+  return value;
+}
+
+function readSetPairs(inputs: Inputs, name: string): Array<[PathSegment[], string]> {
+  return inputs.keyValues(name).map(([key, value]) => [parseSetKey(name, key), value]);
+}
+
+function readValues(inputs: Inputs): Record<string, unknown> | undefined {
+  const text = inputs.optionalString('values', { multiline: true });
+  if (!text) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    const reason = (error as Error).message.split('\n')[0];
+    throw new InputError('values', `must be a YAML mapping of chart values: ${reason}`);
+  }
+  if (parsed === null || parsed === undefined) return undefined;
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError('values', 'must be a YAML mapping of chart values (key: value lines).');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function readImage(inputs: Inputs): DeployConfig['image'] {
+  const raw = inputs.optionalString('image');
+  const digestInput = parseSha256('digest', inputs.raw('digest'));
+  if (!raw) {
+    if (digestInput)
+      throw new InputError('digest', 'needs the image input (the repository to pin).');
+    return undefined;
+  }
+  const reference = parseImageReference('image', raw);
+  const digest = digestInput ? `sha256:${digestInput}` : reference.digest;
+  if (digestInput && reference.digest && reference.digest !== digest) {
+    throw new InputError('digest', 'differs from the digest already in the image input.');
+  }
+  return { repository: repositoryName(reference), tag: reference.tag, digest };
+}
+
+function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
+  const raw = inputs.raw('image-values').trim() || DEFAULT_IMAGE_VALUES;
+  const mapping = new Inputs(() => raw).keyValues('image-values');
+  const paths: Partial<DeployConfig['imageValues']> = {};
+  for (const [part, key] of mapping) {
+    if (part !== 'repository' && part !== 'tag' && part !== 'digest') {
+      throw new InputError(
+        'image-values',
+        `maps ${quoteValue(part)}; only repository, tag and digest can be mapped (e.g. repository=image.repository).`
+      );
+    }
+    paths[part] = parseSetKey('image-values', key.trim());
+  }
+  const defaults = new Inputs(() => DEFAULT_IMAGE_VALUES).keyValues('image-values');
+  for (const [part, key] of defaults) {
+    const name = part as keyof DeployConfig['imageValues'];
+    paths[name] ??= parseSetKey('image-values', key);
+  }
+  return paths as DeployConfig['imageValues'];
+}
+
+/** Validates every input before helm or the cluster is touched. */
+export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const action = inputs.enum('action', ['deploy', 'delete'] as const, 'deploy');
+  const release = parseReleaseName('release', inputs.raw('release'));
+  const namespace = parseNamespace('namespace', inputs.raw('namespace'));
+  const chartRaw = inputs.string('chart');
+  if (action === 'deploy' && chartRaw === '') {
+    throw new InputError('chart', `is required to deploy: ${CHART_EXPECTED}.`);
+  }
+  const repoUrl = inputs.optionalString('repo-url');
+  if (repoUrl && !/^(https?|oci):\/\/\S+$/.test(repoUrl)) {
+    throw new InputError(
+      'repo-url',
+      `must be an http(s) chart repository URL; got ${quoteValue(repoUrl)}.`
+    );
+  }
+  const chartVersion = inputs.optionalString('chart-version');
+  if (chartVersion && !/^[A-Za-z0-9.^~<>=*|, +-]+$/.test(chartVersion)) {
+    throw new InputError(
+      'chart-version',
+      `must be a chart version or semver range such as 1.2.3 or ^1.2; got ${quoteValue(chartVersion)}.`
+    );
+  }
+  const helmVersionRaw = inputs.raw('helm-version').trim();
+  const helmDownloadUrl = inputs.optionalString('helm-download-url');
+  if (helmDownloadUrl && !/^https?:\/\/\S+$/.test(helmDownloadUrl)) {
+    throw new InputError(
+      'helm-download-url',
+      'must be an http(s) URL template, e.g. https://mirror/helm/helm-{version}-linux-{arch}.tar.gz.'
+    );
+  }
+  const historyMax = parseInteger('history-max', inputs.raw('history-max'), { min: 0, max: 1000 });
+  return {
+    action,
+    release,
+    namespace,
+    chart: chartRaw ? parseChart(chartRaw, workspace) : '',
+    chartVersion,
+    repoUrl,
+    valuesFiles: inputs
+      .list('values-files', { commas: true })
+      .map(file => resolveLocalPath('values-files', file, workspace)),
+    values: readValues(inputs),
+    set: readSetPairs(inputs, 'set'),
+    setString: readSetPairs(inputs, 'set-string'),
+    image: readImage(inputs),
+    imageValues: readImageValues(inputs),
+    helmVersion: helmVersionRaw ? parseVersionSpec('helm-version', helmVersionRaw) : undefined,
+    helmDownloadUrl,
+    token: inputs.optionalString('github-token', { secret: true }),
+    apiUrl: inputs.string('github-api-url', {
+      default: env.GITHUB_API_URL || 'https://api.github.com'
+    }),
+    kubeconfig: inputs.optionalString('kubeconfig'),
+    context: inputs.optionalString('context'),
+    createNamespace: inputs.boolean('create-namespace', true),
+    namespaceLabels: readLabels(inputs, 'namespace-labels', true),
+    namespaceAnnotations: readLabels(inputs, 'namespace-annotations', false),
+    setContextNamespace: inputs.boolean('set-context-namespace', false),
+    atomic: inputs.boolean('atomic', true),
+    wait: inputs.boolean('wait', true),
+    timeoutMs: inputs.duration('timeout', '5m'),
+    force: inputs.boolean('force', false),
+    dryRun: inputs.boolean('dry-run', false),
+    historyMax,
+    recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
+    deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto')
+  };
+}

@@ -1,0 +1,112 @@
+import * as core from '@actions/core';
+import * as io from '@actions/io';
+import path from 'node:path';
+import semver from 'semver';
+import { fetchReleases, ReleasesUnavailableError } from './buildkit.js';
+import { SlipwayError } from './errors.js';
+import {
+  HELM_DEFAULT_DOWNLOAD_URL,
+  HELM_PINNED_VERSIONS,
+  HELM_REPOSITORY,
+  detectHelm,
+  type HelmBinary
+} from './helm.js';
+import { isTransientError } from './retry.js';
+import {
+  installArchive,
+  renderUrlTemplate,
+  runnerPlatform,
+  selectVersion,
+  sidecarChecksum,
+  type VersionSpec
+} from './tools.js';
+
+/**
+ * Finds or installs helm, like azure/setup-helm but with a checksum on every download: a helm on
+ * PATH that satisfies the requested version is used as is; otherwise the version is resolved
+ * (GitHub releases, pinned fallback), downloaded from get.helm.sh or a mirror, verified against
+ * the published `.sha256sum`, and kept in the tool cache.
+ */
+export interface HelmSetupOptions {
+  /** Undefined: any helm on PATH, else the newest release. */
+  spec: VersionSpec | undefined;
+  downloadUrl: string | undefined;
+  token: string | undefined;
+  apiUrl: string;
+}
+
+export interface HelmSetup extends HelmBinary {
+  source: 'path' | 'tool-cache' | 'downloaded';
+}
+
+export function satisfies(spec: VersionSpec | undefined, version: string): boolean {
+  if (!spec || spec.kind === 'latest') return spec === undefined;
+  const bare = version.replace(/^v/, '');
+  if (spec.kind === 'exact') return semver.eq(bare, spec.version.replace(/^v/, ''));
+  return semver.satisfies(bare, spec.range);
+}
+
+export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
+  const onPath = await io.which('helm', false);
+  if (onPath) {
+    const found = await detectHelm(onPath);
+    if (satisfies(options.spec, found.version)) {
+      core.info(`Using helm ${found.version} from PATH (${onPath})`);
+      return { ...found, source: 'path' };
+    }
+  }
+  const { arch } = runnerPlatform();
+  const version = await resolveHelmVersion(options);
+  const url = renderUrlTemplate(options.downloadUrl ?? HELM_DEFAULT_DOWNLOAD_URL, {
+    version,
+    os: 'linux',
+    arch
+  });
+  const installed = await installArchive({
+    tool: 'helm',
+    version,
+    arch,
+    url,
+    sha256: await publishedChecksum(url),
+    executables: [`linux-${arch}/helm`]
+  });
+  const binDir = path.join(installed.dir, `linux-${arch}`);
+  core.addPath(binDir);
+  const helm = await detectHelm(path.join(binDir, 'helm'));
+  return { ...helm, source: installed.cacheHit ? 'tool-cache' : 'downloaded' };
+}
+
+async function publishedChecksum(url: string): Promise<string> {
+  const sha256 = await sidecarChecksum(url, ['.sha256sum', '.sha256']);
+  if (sha256) return sha256;
+  throw new SlipwayError(
+    `No sha256 is published for ${url} (.sha256sum or .sha256), so it cannot be verified.`,
+    {
+      hint: 'Serve the checksum file next to the archive on your mirror, as get.helm.sh does.'
+    }
+  );
+}
+
+/** Exact versions need no lookup; `latest` and ranges ask GitHub, else use the pinned list. */
+export async function resolveHelmVersion(
+  options: HelmSetupOptions,
+  fetch = () => fetchReleases(options.apiUrl, options.token, HELM_REPOSITORY)
+): Promise<string> {
+  const spec = options.spec ?? { kind: 'latest' };
+  if (spec.kind === 'exact') return spec.version;
+  try {
+    const releases = await fetch();
+    return selectVersion(
+      spec,
+      releases.map(release => release.tag_name),
+      'Helm'
+    );
+  } catch (error) {
+    if (!(error instanceof ReleasesUnavailableError) && !isTransientError(error)) throw error;
+    const version = selectVersion(spec, HELM_PINNED_VERSIONS, 'Helm');
+    core.warning(
+      `Could not list Helm releases (${(error as Error).message}); using ${version} from Slipway's pinned list. Pass github-token to avoid rate limits.`
+    );
+    return version;
+  }
+}
