@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
-import { runMain, runPost, visibleText } from '../helpers/action-runner.js';
+import path from 'node:path';
+import { projectRoot, runMain, runPost, visibleText } from '../helpers/action-runner.js';
+import { pushSourceChange } from '../helpers/git.js';
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
@@ -68,6 +70,68 @@ describe('root action', () => {
     expect(existsSync(dockerConfig)).toBe(false);
     expect(visibleText(post)).not.toContain(registryPassword());
   });
+
+  it('deploys by digest with Helm; a second run with the same tag and changed source rolls out a new ReplicaSet', async () => {
+    const repository = `slipway/flow-${namespace}`;
+    const target = uniqueName('slipway-flow');
+    const branch = `flow-${target}`;
+    const inputs = {
+      builder: stackFact('BUILDKIT_TCP_ADDR'),
+      'buildkit-version': stackFact('BUILDKIT_VERSION'),
+      'buildkit-download-url': stackFact('BUILDKIT_DOWNLOAD_URL'),
+      'secret-name': 'registry-credentials',
+      'secret-namespace': namespace,
+      'registry-ca-file': stackFact('REGISTRY_CA'),
+      image: `${stackFact('REGISTRY_TLS')}/${repository}`,
+      tags: 'same',
+      chart: path.join(projectRoot, 'examples/charts/sample-app'),
+      release: 'sample-app',
+      namespace: target,
+      'namespace-labels': 'slipway.dev/flow=test',
+      set: 'message=deployed, by "Slipway"',
+      'deploy-timeout': '2m'
+    };
+    const env = {
+      KUBECONFIG: stackFact('KUBECONFIG'),
+      PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+    };
+    try {
+      const runs = [];
+      for (const change of ['one', 'two']) {
+        const source = pushSourceChange(branch, change);
+        const run = await runMain('slipway', { ...inputs, source }, { env });
+        expect({
+          exitCode: run.exitCode,
+          errors: run.stdout.split('\n').filter(l => l.startsWith('::error'))
+        }).toEqual({ exitCode: 0, errors: [] });
+        expect(run.stdout).toContain('Stage 4/4: deploy with Helm');
+        const registryDigest = await manifestDigest(stackFact('REGISTRY_TLS'), repository, 'same');
+        expect(run.outputs.digest).toBe(registryDigest);
+        const pinned = `${stackFact('REGISTRY_TLS')}/${repository}@${registryDigest}`;
+        const deployment = JSON.parse(
+          kubectl(['get', 'deployment', 'sample-app', '-n', target, '-o', 'json'])
+        );
+        expect(deployment.spec.template.spec.containers[0].image).toBe(pinned);
+        expect(deployment.status.readyReplicas).toBe(1);
+        expect(run.outputs).toMatchObject({
+          release: 'sample-app',
+          namespace: target,
+          status: 'deployed'
+        });
+        expect(visibleText(run)).not.toContain(registryPassword());
+        expect((await runPost('slipway', run)).exitCode).toBe(0);
+        runs.push(run);
+      }
+      expect(runs.map(r => r.outputs.revision)).toEqual(['1', '2']);
+      expect(runs[1]?.outputs.digest).not.toBe(runs[0]?.outputs.digest);
+      const replicaSets = JSON.parse(
+        kubectl(['get', 'replicasets', '-n', target, '-o', 'json'])
+      ).items;
+      expect(replicaSets).toHaveLength(2);
+    } finally {
+      deleteNamespace(target);
+    }
+  }, 300_000);
 
   it('validates every stage before running any: a bad source fails before the builder is set up', async () => {
     const run = await runMain('slipway', {

@@ -37,9 +37,44 @@ export const BUILD_INPUTS: InputMapping = {
   'cache-to': 'cache-to'
 };
 
+/**
+ * The deploy stage runs when `chart` is set. Its `image` is never a root input: it is the image the
+ * build stage just pushed, pinned by digest, so the deploy cannot drift from the build.
+ */
+export const DEPLOY_INPUTS: InputMapping = {
+  release: 'release',
+  chart: 'chart',
+  'chart-version': 'chart-version',
+  'repo-url': 'repo-url',
+  namespace: 'namespace',
+  'values-files': 'values-files',
+  values: 'values',
+  set: 'set',
+  'set-string': 'set-string',
+  'image-values': 'image-values',
+  'helm-version': 'helm-version',
+  'helm-download-url': 'helm-download-url',
+  'github-token': 'github-token',
+  kubeconfig: 'kubeconfig',
+  context: 'kube-context',
+  'create-namespace': 'create-namespace',
+  'namespace-labels': 'namespace-labels',
+  'namespace-annotations': 'namespace-annotations',
+  atomic: 'atomic',
+  wait: 'wait',
+  timeout: 'deploy-timeout',
+  recover: 'recover',
+  'history-max': 'history-max'
+};
+
 /** The stage's view of the root action's inputs. */
-export function stageInputs(root: Inputs, mapping: InputMapping): Inputs {
+export function stageInputs(
+  root: Inputs,
+  mapping: InputMapping,
+  fixed: Readonly<Record<string, string>> = {}
+): Inputs {
   return new Inputs(name => {
+    if (fixed[name] !== undefined) return fixed[name];
     const rootName = mapping[name];
     return rootName === undefined ? '' : root.raw(rootName);
   });
