@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../helpers/action-runner.js';
+import { pushSourceChange } from '../helpers/git.js';
+import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { manifestDigest } from '../helpers/registry.js';
+import { registryPassword, stackFact } from '../helpers/stack.js';
+
+/**
+ * The whole flow under act, as a laptop user runs it: a separate repository (a temp dir, not this
+ * one) whose workflow uses `slipway/slipway@v0` or calls
+ * `slipway/slipway/.github/workflows/deliver.yml@v0`, both resolved by scripts/act to a published
+ * copy of this checkout. Everything runs on the host against the local stack.
+ */
+const secretNamespace = uniqueName('slipway-act');
+const created: string[] = [secretNamespace];
+const tempDirs: string[] = [];
+
+beforeAll(() => {
+  kubectl(['create', 'namespace', secretNamespace]);
+  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
+    'base64'
+  );
+  const dockerconfig = JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } });
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name: 'registry-credentials', namespace: secretNamespace },
+      data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
+    })
+  );
+});
+afterAll(() => {
+  created.forEach(deleteNamespace);
+  tempDirs.forEach(dir => rmSync(dir, { recursive: true, force: true }));
+});
+
+/** A fresh git repository holding the chart and one workflow, as another team's repo would. */
+async function callerRepository(workflow: string): Promise<string> {
+  const repo = mkdtempSync(path.join(tmpdir(), 'slipway-caller-'));
+  tempDirs.push(repo);
+  cpSync(path.join(projectRoot, 'examples/charts/sample-app'), path.join(repo, 'deploy/chart'), {
+    recursive: true
+  });
+  mkdirSync(path.join(repo, '.github/workflows'), { recursive: true });
+  writeFileSync(path.join(repo, '.github/workflows/flow.yml'), workflow);
+  const git = (args: string[]) =>
+    spawnText('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', ...args], repo);
+  await git(['init', '-q', '-b', 'main']);
+  await git(['add', '-A']);
+  await git(['commit', '-q', '-m', 'caller']);
+  return repo;
+}
+
+function spawnText(
+  tool: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', chunk => (output += chunk));
+    child.stderr.on('data', chunk => (output += chunk));
+    child.on('error', reject);
+    child.on('close', code => {
+      if (tool === 'git' && code !== 0) reject(new Error(`git ${args.join(' ')}: ${output}`));
+      else resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+async function runAct(repo: string, resultFile: string): Promise<{ code: number; output: string }> {
+  return spawnText(
+    'bash',
+    [
+      path.join(projectRoot, 'scripts/act'),
+      'workflow_dispatch',
+      '-W',
+      '.github/workflows/flow.yml',
+      '--env',
+      `RESULT_FILE=${resultFile}`
+    ],
+    repo
+  );
+}
+
+function readResult(file: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+  );
+}
+
+async function expectDeployedByDigest(
+  result: Record<string, string>,
+  repository: string,
+  tag: string,
+  namespace: string,
+  deployment: string
+): Promise<void> {
+  const registryDigest = await manifestDigest(stackFact('REGISTRY_TLS'), repository, tag);
+  expect(result.digest).toBe(registryDigest);
+  expect(result.namespace).toBe(namespace);
+  const object = JSON.parse(
+    kubectl(['get', 'deployment', deployment, '-n', namespace, '-o', 'json'])
+  );
+  expect(object.spec.template.spec.containers[0].image).toBe(
+    `${stackFact('REGISTRY_TLS')}/${repository}@${registryDigest}`
+  );
+  expect(object.status.readyReplicas).toBe(1);
+}
+
+describe('under act, from another repository', () => {
+  it('runs the root action (slipway/slipway@v0) end to end', async () => {
+    const target = uniqueName('act-root');
+    created.push(target);
+    const repository = `slipway/${target}`;
+    const source = pushSourceChange(`act-${target}`, target);
+    const repo = await callerRepository(`name: flow
+on: workflow_dispatch
+jobs:
+  flow:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - id: slipway
+        uses: slipway/slipway@v0
+        with:
+          builder: \${{ env.BUILDKIT_TCP_ADDR }}
+          buildkit-version: \${{ env.BUILDKIT_VERSION }}
+          buildkit-download-url: \${{ env.BUILDKIT_DOWNLOAD_URL }}
+          secret-name: registry-credentials
+          secret-namespace: ${secretNamespace}
+          registry-ca-file: \${{ env.REGISTRY_CA }}
+          source: ${source}
+          image: \${{ env.REGISTRY_TLS }}/${repository}
+          tags: same
+          chart: ./deploy/chart
+          release: web
+          namespace: ${target}
+          helm-version: v4.1.4
+          helm-download-url: \${{ env.HELM_DOWNLOAD_URL }}
+          deploy-timeout: 2m
+      - env:
+          DIGEST: \${{ steps.slipway.outputs.digest }}
+          REVISION: \${{ steps.slipway.outputs.revision }}
+          NAMESPACE: \${{ steps.slipway.outputs.namespace }}
+        run: printf 'digest=%s\\nrevision=%s\\nnamespace=%s\\n' "$DIGEST" "$REVISION" "$NAMESPACE" > "$RESULT_FILE"
+`);
+    const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
+    tempDirs.push(resultFile);
+    const act = await runAct(repo, resultFile);
+    expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
+      code: 0,
+      tail: ''
+    });
+    expect(act.output).not.toContain(registryPassword());
+    const result = readResult(resultFile);
+    expect(result.revision).toBe('1');
+    await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
+  }, 600_000);
+
+  it('calls the reusable workflow deliver.yml end to end', async () => {
+    const target = uniqueName('act-deliver');
+    created.push(target);
+    const repository = `slipway/${target}`;
+    const source = pushSourceChange(`act-${target}`, target);
+    const repo = await callerRepository(`name: flow
+on: workflow_dispatch
+jobs:
+  deliver:
+    uses: slipway/slipway/.github/workflows/deliver.yml@v0
+    with:
+      builder: tcp://127.0.0.1:25234
+      buildkit-version: v0.34.2
+      buildkit-download-url: ${stackFact('BUILDKIT_DOWNLOAD_URL')}
+      secret-name: registry-credentials
+      secret-namespace: ${secretNamespace}
+      registry-ca-file: ${stackFact('REGISTRY_CA')}
+      source: ${source}
+      image: ${stackFact('REGISTRY_TLS')}/${repository}
+      tags: same
+      chart: ./deploy/chart
+      release: web
+      namespace: ${target}
+      helm-version: v4.1.4
+      helm-download-url: ${stackFact('HELM_DOWNLOAD_URL')}
+      deploy-timeout: 2m
+      kubeconfig-path: ${stackFact('KUBECONFIG')}
+  report:
+    needs: deliver
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          DIGEST: \${{ needs.deliver.outputs.digest }}
+          REVISION: \${{ needs.deliver.outputs.revision }}
+          NAMESPACE: \${{ needs.deliver.outputs.namespace }}
+          IMAGE: \${{ needs.deliver.outputs.image }}
+        run: printf 'digest=%s\\nrevision=%s\\nnamespace=%s\\nimage=%s\\n' "$DIGEST" "$REVISION" "$NAMESPACE" "$IMAGE" > "$RESULT_FILE"
+`);
+    const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
+    tempDirs.push(resultFile);
+    const act = await runAct(repo, resultFile);
+    expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
+      code: 0,
+      tail: ''
+    });
+    expect(act.output).not.toContain(registryPassword());
+    const result = readResult(resultFile);
+    expect(result.revision).toBe('1');
+    expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
+    await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
+  }, 600_000);
+});
