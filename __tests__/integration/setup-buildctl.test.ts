@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { newRunnerDirs, runMain, runPost, visibleText } from '../helpers/action-runner.js';
 import { startHttpServer } from '../helpers/http.js';
 import { stackFact } from '../helpers/stack.js';
+import { makeTlsMaterial } from '../helpers/tls.js';
 
 /**
  * setup-buildctl through its real bundle: a real BuildKit release tarball (built by the stack)
@@ -178,4 +180,110 @@ describe('setup-buildctl', () => {
     expect(run.stdout).toMatch(/::error::Input "addr" must be local or a BuildKit address/);
     expect(server.requests.length).toBe(before);
   });
+});
+
+describe('setup-buildctl with a TLS builder', () => {
+  const serverName = 'buildkitd.slipway.test';
+  let tls: ReturnType<typeof makeTlsMaterial>;
+  let daemon: ChildProcess;
+  let addr: string;
+
+  beforeAll(async () => {
+    tls = makeTlsMaterial(serverName);
+    const port = 25300 + Math.floor(Math.random() * 600);
+    addr = `tcp://127.0.0.1:${port}`;
+    // A second buildkitd (the stack's binary) that requires client certificates.
+    daemon = spawn(
+      stackFact('BUILDKITD'),
+      [
+        '--config',
+        path.join(
+          path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
+          'buildkitd.toml'
+        ),
+        '--root',
+        path.join(tls.dir, 'root'),
+        '--addr',
+        addr,
+        '--tlscacert',
+        tls.files.ca,
+        '--tlscert',
+        tls.files.serverCert,
+        '--tlskey',
+        tls.files.serverKey
+      ],
+      { stdio: 'ignore' }
+    );
+  });
+  afterAll(async () => {
+    daemon.kill('SIGTERM');
+    await new Promise(resolve => setTimeout(resolve, 500));
+    rmSync(tls.dir, { recursive: true, force: true });
+  });
+
+  it('connects with a CA, a client certificate and a server name; files are private, masked and removed', async () => {
+    const runner = newRunnerDirs();
+    const run = await runMain(
+      'setup-buildctl',
+      {
+        version: version(),
+        'download-url': mirror(),
+        addr,
+        'tls-ca': tls.caPem,
+        'tls-cert': tls.clientCertPem,
+        'tls-key': tls.clientKeyPem,
+        'tls-server-name': serverName,
+        timeout: '30s'
+      },
+      { runner }
+    );
+    expect({ code: run.exitCode, log: run.exitCode ? run.stdout.slice(-2000) : '' }).toEqual({
+      code: 0,
+      log: ''
+    });
+    expect((run.outputs.platforms ?? '').split(',')).toContain('linux/amd64');
+    const env = run.exportedEnv;
+    expect(env.BUILDKIT_TLS_SERVER_NAME).toBe(serverName);
+    for (const file of [env.BUILDKIT_TLS_CA, env.BUILDKIT_TLS_CERT, env.BUILDKIT_TLS_KEY]) {
+      expect(file?.startsWith(runner.temp)).toBe(true);
+      expect(statSync(file ?? '').mode & 0o777).toBe(0o600);
+    }
+    expect(readFileSync(env.BUILDKIT_TLS_KEY ?? '', 'utf8')).toBe(tls.clientKeyPem);
+    const keyBody = tls.clientKeyPem.split('\n')[1] ?? '';
+    expect(run.stdout).toContain(`::add-mask::${keyBody}`);
+    expect(visibleText(run)).not.toContain(keyBody);
+
+    // buildpack-build picks the TLS files up from the exported variables.
+    const context = path.join(runner.workspace, 'app');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /x\n');
+    const build = await runMain(
+      'buildpack-build',
+      { context, image: `${stackFact('REGISTRY_PLAIN')}/slipway/tls-${process.pid}`, tags: 'a' },
+      { runner, env: { ...env, PATH: `${run.addedPath[0]}:${process.env.PATH ?? ''}` } }
+    );
+    expect({ code: build.exitCode, log: build.exitCode ? build.stdout.slice(-2000) : '' }).toEqual({
+      code: 0,
+      log: ''
+    });
+    expect(build.outputs.digest).toMatch(/^sha256:/);
+    expect(build.stdout).toContain('--tlsservername');
+
+    const post = await runPost('setup-buildctl', run);
+    expect(post.exitCode).toBe(0);
+    expect(existsSync(path.dirname(env.BUILDKIT_TLS_KEY ?? ''))).toBe(false);
+  }, 120_000);
+
+  it('fails within the timeout, naming the address, without the client certificate', async () => {
+    const run = await runMain('setup-buildctl', {
+      version: version(),
+      'download-url': mirror(),
+      addr,
+      'tls-ca': tls.caPem,
+      'tls-server-name': serverName,
+      timeout: '5s'
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(`The BuildKit builder at ${addr} is not reachable after`);
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import {
   type BuildSpec,
   type SecretSpec
 } from '../lib/build.js';
-import { parseRemoteBuildkitAddr } from '../lib/buildkit.js';
+import { parseRemoteBuildkitAddr, tlsFromEnv } from '../lib/buildkit.js';
 import { InputError } from '../lib/errors.js';
 import type { Inputs } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';
@@ -65,6 +65,7 @@ export function readConfig(
     addr: rawAddr
       ? parseRemoteBuildkitAddr(inputs.string('addr') ? 'addr' : 'addr (BUILDKIT_HOST)', rawAddr)
       : undefined,
+    tls: tlsFromEnv(env),
     context,
     frontend,
     frontendImage,

@@ -1,4 +1,5 @@
 import { InputError, SlipwayError } from './errors.js';
+import { tlsArgs, type BuildkitTls } from './buildkit.js';
 import { quoteValue } from './inputs.js';
 import { parseImageReference, repositoryName, type ImageReference } from './reference.js';
 
@@ -306,6 +307,8 @@ export function imageName(reference: ImageReference): string {
 
 export interface BuildSpec {
   addr: string | undefined;
+  /** TLS files for a tcp:// builder (from setup-buildctl's BUILDKIT_TLS_* variables). */
+  tls?: BuildkitTls | undefined;
   context: BuildContext;
   frontend: Frontend;
   /** The gateway image (`--opt source=`); used only with the gateway frontend. */
@@ -346,7 +349,7 @@ export function buildctlArgs(
   env: Record<string, string | undefined> = process.env
 ): string[] {
   const args: string[] = [];
-  if (spec.addr) args.push('--addr', spec.addr);
+  if (spec.addr) args.push('--addr', spec.addr, ...tlsArgs(spec.addr, spec.tls));
   args.push('build', '--progress=plain', '--metadata-file', spec.metadataFile);
   if (spec.frontend === 'gateway') {
     args.push('--frontend=gateway.v0', '--opt', `source=${spec.frontendImage}`);

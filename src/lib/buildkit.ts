@@ -184,3 +184,45 @@ export function parseWorkers(output: string): Worker[] {
 export function workerPlatforms(workers: Worker[]): string[] {
   return [...new Set(workers.flatMap(worker => worker.platforms))];
 }
+
+/**
+ * TLS for a `tcp://` builder. buildctl reads TLS settings from flags only (no environment), so
+ * setup-buildctl writes the PEM files and exports their paths under these names, and every
+ * buildctl call Slipway makes turns them back into flags.
+ */
+export interface BuildkitTls {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  serverName?: string | undefined;
+}
+
+export const TLS_ENV = {
+  ca: 'BUILDKIT_TLS_CA',
+  cert: 'BUILDKIT_TLS_CERT',
+  key: 'BUILDKIT_TLS_KEY',
+  serverName: 'BUILDKIT_TLS_SERVER_NAME'
+} as const;
+
+export function tlsFromEnv(
+  env: Record<string, string | undefined> = process.env
+): BuildkitTls | undefined {
+  const tls: BuildkitTls = {
+    ca: env[TLS_ENV.ca]?.trim() || undefined,
+    cert: env[TLS_ENV.cert]?.trim() || undefined,
+    key: env[TLS_ENV.key]?.trim() || undefined,
+    serverName: env[TLS_ENV.serverName]?.trim() || undefined
+  };
+  return Object.values(tls).some(Boolean) ? tls : undefined;
+}
+
+/** buildctl's global TLS flags; only meaningful for tcp:// addresses. */
+export function tlsArgs(addr: string | undefined, tls: BuildkitTls | undefined): string[] {
+  if (!tls || !addr?.startsWith('tcp://')) return [];
+  return [
+    ...(tls.serverName ? ['--tlsservername', tls.serverName] : []),
+    ...(tls.ca ? ['--tlscacert', tls.ca] : []),
+    ...(tls.cert ? ['--tlscert', tls.cert] : []),
+    ...(tls.key ? ['--tlskey', tls.key] : [])
+  ];
+}

@@ -14,6 +14,61 @@ export interface SetupConfig {
   buildkitdFlags: string[];
   buildkitdConfig: string | undefined;
   timeoutMs: number;
+  /** PEM contents for a tcp:// builder; written to private files by main. */
+  tls: TlsInputs | undefined;
+}
+
+export interface TlsInputs {
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  serverName: string | undefined;
+}
+
+function readPem(inputs: Inputs, name: string, kind: RegExp, secret = false): string | undefined {
+  const value = inputs.optionalString(name, { multiline: true, secret });
+  if (value === undefined) return undefined;
+  const pem = value.trim();
+  if (
+    !/^-----BEGIN [A-Z ]+-----\r?\n[\s\S]+\r?\n-----END [A-Z ]+-----$/.test(pem) ||
+    !kind.test(pem)
+  ) {
+    throw new InputError(
+      name,
+      secret
+        ? 'must be a PEM private key (-----BEGIN … PRIVATE KEY----- … -----END … PRIVATE KEY-----), the content rather than a path.'
+        : 'must be a PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----), the content rather than a path.'
+    );
+  }
+  return `${pem}\n`;
+}
+
+/** tls-* apply to tcp:// builders; a client certificate needs its key and the other way round. */
+function readTls(inputs: Inputs, address: BuilderAddress): TlsInputs | undefined {
+  const tls: TlsInputs = {
+    ca: readPem(inputs, 'tls-ca', /CERTIFICATE/),
+    cert: readPem(inputs, 'tls-cert', /CERTIFICATE/),
+    key: readPem(inputs, 'tls-key', /PRIVATE KEY/, true),
+    serverName: inputs.optionalString('tls-server-name')
+  };
+  if (tls.serverName && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(tls.serverName)) {
+    throw new InputError('tls-server-name', 'must be a host name such as buildkitd.ci.svc.');
+  }
+  const given = Object.entries(tls).filter(([, value]) => value !== undefined);
+  if (given.length === 0) return undefined;
+  if (address.kind !== 'remote' || !address.addr.startsWith('tcp://')) {
+    throw new InputError(
+      given[0]?.[0] === 'serverName' ? 'tls-server-name' : `tls-${given[0]?.[0] ?? 'ca'}`,
+      'applies only to a tcp:// builder address (addr: tcp://host:port).'
+    );
+  }
+  if (Boolean(tls.cert) !== Boolean(tls.key)) {
+    throw new InputError(
+      tls.cert ? 'tls-key' : 'tls-cert',
+      'is needed too: a client certificate and its key go together.'
+    );
+  }
+  return tls;
 }
 
 /** Validates every input before anything is downloaded or started. */
@@ -45,6 +100,7 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
     address,
     buildkitdFlags,
     buildkitdConfig,
-    timeoutMs: inputs.duration('timeout', '60s')
+    timeoutMs: inputs.duration('timeout', '60s'),
+    tls: readTls(inputs, address)
   };
 }

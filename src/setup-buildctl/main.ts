@@ -6,8 +6,11 @@ import {
   DEFAULT_DOWNLOAD_URL,
   assetName,
   fetchReleases,
+  TLS_ENV,
   parseWorkers,
   resolveRelease,
+  tlsArgs,
+  type BuildkitTls,
   workerPlatforms,
   type ResolvedRelease,
   type Worker
@@ -23,12 +26,13 @@ import {
   runnerPlatform,
   sidecarChecksum
 } from '../lib/tools.js';
-import { readConfig, type SetupConfig } from './config.js';
+import { readConfig, type SetupConfig, type TlsInputs } from './config.js';
 
 export { readConfig } from './config.js';
 
 const STATE_PID = 'buildkitdPid';
 const STATE_DIR = 'buildkitdDir';
+const STATE_TLS_DIR = 'buildkitTlsDir';
 
 /** The builder a flow builds on next. */
 export interface BuildkitSetup {
@@ -67,7 +71,13 @@ export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
   core.addPath(binDir);
   const addr =
     config.address.kind === 'local' ? await startLocalBuilder(binDir, config) : config.address.addr;
-  const workers = await waitForBuilder(path.join(binDir, 'buildctl'), addr, config.timeoutMs);
+  const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
+  const workers = await waitForBuilder(
+    path.join(binDir, 'buildctl'),
+    addr,
+    config.timeoutMs,
+    tlsArgs(addr, tls)
+  );
   const platforms = workerPlatforms(workers);
   core.exportVariable('BUILDKIT_HOST', addr);
   core.setOutput('version', release.version);
@@ -86,6 +96,12 @@ export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
       ],
       ['Tool cache', installed.cacheHit ? 'hit' : 'miss (downloaded and verified)'],
       ['Builder', `${addr}${config.address.kind === 'local' ? ' (started by this action)' : ''}`],
+      [
+        'TLS',
+        tls
+          ? `${tls.cert ? 'client certificate' : 'server verification'}${tls.serverName ? `, server name ${tls.serverName}` : ''}`
+          : undefined
+      ],
       ['Platforms', platforms.join(', ')],
       ['Duration', formatDuration(Date.now() - started)]
     ])
@@ -139,16 +155,45 @@ async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<s
   return `unix://${socket}`;
 }
 
+/**
+ * Writes the TLS material to a private directory (0700, files 0600) under RUNNER_TEMP and exports
+ * the paths (BUILDKIT_TLS_*) for the buildctl calls of later steps; the post step removes it.
+ */
+function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
+  registerSecret(inputs.key);
+  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkit-tls-'));
+  core.saveState(STATE_TLS_DIR, dir);
+  const write = (name: string, pem: string | undefined): string | undefined => {
+    if (!pem) return undefined;
+    const file = path.join(dir, name);
+    writeFileSync(file, pem, { mode: 0o600 });
+    return file;
+  };
+  const tls: BuildkitTls = {
+    ca: write('ca.pem', inputs.ca),
+    cert: write('cert.pem', inputs.cert),
+    key: write('key.pem', inputs.key),
+    serverName: inputs.serverName
+  };
+  for (const [field, variable] of Object.entries(TLS_ENV)) {
+    const value = tls[field as keyof BuildkitTls];
+    if (value) core.exportVariable(variable, value);
+  }
+  return tls;
+}
+
 /** Polls `buildctl debug workers` until the builder answers, or fails naming the address. */
 export async function waitForBuilder(
   buildctl: string,
   addr: string,
-  timeoutMs: number
+  timeoutMs: number,
+  globalArgs: string[] = []
 ): Promise<Worker[]> {
   const deadline = Date.now() + timeoutMs;
   let lastError: string;
   while (true) {
-    const result = await run(buildctl, ['--addr', addr, '--timeout', '5', 'debug', 'workers'], {
+    const args = ['--addr', addr, ...globalArgs, '--timeout', '5', 'debug', 'workers'];
+    const result = await run(buildctl, args, {
       stream: false,
       echo: false,
       ignoreReturnCode: true,
@@ -174,8 +219,8 @@ export async function post(): Promise<void> {
     const stopped = await stopProcess(pid);
     core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
   }
-  const dir = core.getState(STATE_DIR);
-  if (dir) {
+  for (const dir of [core.getState(STATE_DIR), core.getState(STATE_TLS_DIR)]) {
+    if (!dir) continue;
     rmSync(dir, { recursive: true, force: true });
     core.info(`Removed ${dir}`);
   }

@@ -14,7 +14,11 @@ export const SETUP_INPUTS: InputMapping = {
   version: 'buildkit-version',
   'download-url': 'buildkit-download-url',
   addr: 'builder',
-  'github-token': 'github-token'
+  'github-token': 'github-token',
+  'tls-ca': 'builder-tls-ca',
+  'tls-cert': 'builder-tls-cert',
+  'tls-key': 'builder-tls-key',
+  'tls-server-name': 'builder-tls-server-name'
 };
 
 export const LOGIN_INPUTS: InputMapping = {

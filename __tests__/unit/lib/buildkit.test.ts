@@ -218,3 +218,19 @@ describe('fetchReleases (real HTTP server standing in for the GitHub API)', () =
     }
   });
 });
+
+describe('BuildKit TLS', () => {
+  it('reads the exported files and turns them into flags for tcp only', async () => {
+    const { tlsArgs, tlsFromEnv } = await import('../../../src/lib/buildkit.js');
+    const tls = tlsFromEnv({ BUILDKIT_TLS_CA: '/t/ca.pem', BUILDKIT_TLS_SERVER_NAME: 'bk' });
+    expect(tls).toEqual({ ca: '/t/ca.pem', cert: undefined, key: undefined, serverName: 'bk' });
+    expect(tlsArgs('tcp://h:1', tls)).toEqual([
+      '--tlsservername',
+      'bk',
+      '--tlscacert',
+      '/t/ca.pem'
+    ]);
+    expect(tlsArgs('unix:///s', tls)).toEqual([]);
+    expect(tlsFromEnv({})).toBeUndefined();
+  });
+});

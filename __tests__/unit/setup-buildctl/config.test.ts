@@ -74,3 +74,52 @@ describe('setup-buildctl readConfig', () => {
     expect(() => readConfig(inputs(values), {})).toThrow(message);
   });
 });
+
+describe('setup-buildctl TLS inputs', () => {
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+  const key = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQ-very-secret\n-----END EC PRIVATE KEY-----';
+  const tcp = { addr: 'tcp://127.0.0.1:1234' };
+
+  it('reads a CA, a client pair and a server name for a tcp builder', () => {
+    const config = readConfig(
+      inputs({
+        ...tcp,
+        'tls-ca': cert,
+        'tls-cert': cert,
+        'tls-key': key,
+        'tls-server-name': 'buildkitd.ci.svc'
+      }),
+      {}
+    );
+    expect(config.tls).toEqual({
+      ca: `${cert}\n`,
+      cert: `${cert}\n`,
+      key: `${key}\n`,
+      serverName: 'buildkitd.ci.svc'
+    });
+  });
+
+  it.each([
+    [{ addr: 'unix:///run/buildkit.sock', 'tls-ca': cert }, 'tls-ca', 'applies only to a tcp://'],
+    [{ 'tls-server-name': 'x' }, 'tls-server-name', 'applies only to a tcp://'],
+    [{ ...tcp, 'tls-cert': cert }, 'tls-key', 'go together'],
+    [{ ...tcp, 'tls-key': key }, 'tls-cert', 'go together'],
+    [{ ...tcp, 'tls-ca': '/etc/ssl/ca.pem' }, 'tls-ca', 'the content rather than a path'],
+    [{ ...tcp, 'tls-ca': key }, 'tls-ca', 'PEM certificate'],
+    [
+      { ...tcp, 'tls-cert': cert, 'tls-key': 'not a key but a secret' },
+      'tls-key',
+      'PEM private key'
+    ],
+    [{ ...tcp, 'tls-server-name': 'bad name;rm' }, 'tls-server-name', 'host name']
+  ])('rejects %j', (values, input, message) => {
+    expect(() => readConfig(inputs(values), {})).toThrow(`Input "${input}"`);
+    expect(() => readConfig(inputs(values), {})).toThrow(message);
+  });
+
+  it('never quotes a bad key back', () => {
+    expect(() =>
+      readConfig(inputs({ ...tcp, 'tls-cert': cert, 'tls-key': 'hunter2-secret' }), {})
+    ).not.toThrow(/hunter2/);
+  });
+});
