@@ -128,12 +128,12 @@ export default async function buildpackBuild({ root, runs }) {
     });
     return [
       {
-        key: 'buildpack_build_overhead',
+        key: 'build',
         goal: 1.05,
         overheadMs: Math.round(overhead.a.medianMs - overhead.b.medianMs),
         ...overhead
       },
-      { key: 'buildpack_build_cached', goal: 0.3, ...cached }
+      { key: 'rebuild_cache', goal: 0.3, ...cached }
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

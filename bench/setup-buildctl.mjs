@@ -33,7 +33,7 @@ export default async function setupBuildctl({ root, runs }) {
         fn: () => runActionBundle(root, 'setup-buildctl', inputs, cold)
       }
     });
-    return [{ key: 'setup_cache', goal: 0.1, ...result }];
+    return [{ key: 'setup_cache_buildctl', goal: 0.1, ...result }];
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

@@ -11,6 +11,8 @@ import {
   isLockedReleaseError,
   isPending,
   lastGoodRevision,
+  latestRecordState,
+  usesSecretStorage,
   listArgs,
   manifestArgs,
   manifestDigest,
@@ -67,15 +69,18 @@ export async function main(inputs = new Inputs()): Promise<DeployResult> {
   const config = readConfig(inputs);
   registerSecret(config.token);
   checkLocalFiles(config);
-  const helm = await core.group('Helm', () =>
-    setupHelm({
-      spec: config.helmVersion,
-      downloadUrl: config.helmDownloadUrl,
-      token: config.token,
-      apiUrl: config.apiUrl
-    })
-  );
-  const kube = await KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context });
+  // Independent: finding (or installing) helm and loading the Kubernetes client.
+  const [helm, kube] = await Promise.all([
+    core.group('Helm', () =>
+      setupHelm({
+        spec: config.helmVersion,
+        downloadUrl: config.helmDownloadUrl,
+        token: config.token,
+        apiUrl: config.apiUrl
+      })
+    ),
+    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
+  ]);
   core.info(`Cluster ${kube.target.server} (context ${kube.target.context}); helm ${helm.version}`);
   const ctx: Context = {
     config,
@@ -151,7 +156,8 @@ function lastLine(result: RunResult): string {
 async function deploy(ctx: Context, started: number): Promise<DeployResult> {
   const { config } = ctx;
   const namespaceState = await prepareNamespace(ctx);
-  await recoverPendingRelease(ctx);
+  // A namespace created just now holds no release, so there is nothing to recover.
+  if (namespaceState !== 'created') await recoverPendingRelease(ctx);
   const valuesDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-helm-'));
   try {
     const generated = writeGeneratedValues(config, valuesDir);
@@ -212,8 +218,9 @@ async function prepareNamespace(ctx: Context): Promise<NamespaceState> {
  * never had one); otherwise the step stops and says how to recover.
  */
 async function recoverPendingRelease(ctx: Context): Promise<void> {
-  const status = await releaseStatus(ctx);
-  if (!status || !isPending(status.status)) return;
+  const current = await currentReleaseState(ctx);
+  if (!current || !isPending(current.status)) return;
+  const status = { ...current, ...(await releaseStatus(ctx)) };
   const history = await releaseHistory(ctx);
   const good = lastGoodRevision(history);
   const what = `Release ${ctx.config.release} in namespace ${ctx.config.namespace} is stuck in ${status.status} (revision ${status.revision}), probably from a cancelled run.`;
@@ -245,6 +252,27 @@ async function recoverPendingRelease(ctx: Context): Promise<void> {
     );
   }
   core.info(good ? `Rolled back to revision ${good}` : 'Uninstalled the never-deployed release');
+}
+
+/**
+ * The release's state from its storage records' labels, read through the API (no helm process);
+ * other storage drivers, or credentials that may not list Secrets, fall back to `helm status`.
+ */
+async function currentReleaseState(
+  ctx: Context
+): Promise<{ revision: number; status: string } | undefined> {
+  if (usesSecretStorage()) {
+    try {
+      const records = await ctx.kube.listSecretLabels(
+        ctx.config.namespace,
+        `owner=helm,name=${ctx.config.release}`
+      );
+      return latestRecordState(records);
+    } catch (error) {
+      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
+    }
+  }
+  return releaseStatus(ctx);
 }
 
 /**
@@ -332,12 +360,11 @@ export function extractManifest(output: string): string {
 
 async function failDeploy(ctx: Context, upgrade: RunResult, started: number): Promise<never> {
   const { config } = ctx;
-  const [status, history, manifest] = await Promise.all([
+  const [status, history] = await Promise.all([
     releaseStatus(ctx).catch(() => undefined),
-    releaseHistory(ctx),
-    releaseManifest(ctx)
+    releaseHistory(ctx)
   ]);
-  const resources = manifest ? manifestResources(manifest) : [];
+  const resources = status ? manifestResources(status.manifest) : [];
   const diagnostics = await collectDiagnostics(ctx.kube, {
     namespace: config.namespace,
     status,

@@ -162,6 +162,8 @@ export interface ReleaseStatus {
   status: string;
   chart: string;
   description: string;
+  /** The rendered manifest (both majors include it in `status -o json`). */
+  manifest: string;
 }
 
 /** Parses `helm status -o json`; Helm 3 and 4 share the fields read here. */
@@ -172,6 +174,7 @@ export function parseReleaseStatus(json: string): ReleaseStatus {
     version?: number;
     info?: { status?: string; description?: string };
     chart?: { metadata?: { name?: string; version?: string } };
+    manifest?: string;
   };
   const chart = data.chart?.metadata;
   return {
@@ -180,8 +183,33 @@ export function parseReleaseStatus(json: string): ReleaseStatus {
     revision: Number(data.version ?? 0),
     status: data.info?.status ?? 'unknown',
     chart: chart?.name ? `${chart.name}-${chart.version ?? ''}` : '',
-    description: data.info?.description ?? ''
+    description: data.info?.description ?? '',
+    manifest: data.manifest ?? ''
   };
+}
+
+/**
+ * Helm's default storage keeps each revision in a Secret labelled `owner=helm`, `name=<release>`,
+ * `version=<n>`, `status=<status>`. Reading those labels through the API answers "is the release
+ * pending?" without starting helm; the newest revision is the release's current state.
+ */
+export function latestRecordState(
+  records: ReadonlyArray<{ labels?: Record<string, string> | undefined }>
+): { revision: number; status: string } | undefined {
+  let latest: { revision: number; status: string } | undefined;
+  for (const record of records) {
+    const revision = Number(record.labels?.version);
+    const status = record.labels?.status;
+    if (!Number.isInteger(revision) || !status) continue;
+    if (!latest || revision > latest.revision) latest = { revision, status };
+  }
+  return latest;
+}
+
+/** Whether helm keeps releases in Secrets (its default), so their labels can be read directly. */
+export function usesSecretStorage(env: Record<string, string | undefined> = process.env): boolean {
+  const driver = (env.HELM_DRIVER ?? '').trim().toLowerCase();
+  return driver === '' || driver === 'secret' || driver === 'secrets';
 }
 
 export interface HistoryEntry {

@@ -429,6 +429,25 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Labels of the Secrets matching `labelSelector`. The server is asked for metadata only
+   * (PartialObjectMetadataList), so Secret data never reaches this process.
+   */
+  async listSecretLabels(
+    namespace: string,
+    labelSelector: string
+  ): Promise<Array<{ labels?: Record<string, string> | undefined }>> {
+    const list = await this.call(
+      { verb: 'list', resource: 'secrets', group: '', kind: 'Secret', namespace },
+      () =>
+        this.api.listNamespacedSecret(
+          { namespace, labelSelector },
+          this.k8s.setHeaderOptions('Accept', METADATA_ONLY)
+        )
+    );
+    return list.items.map(item => ({ labels: item.metadata?.labels }));
+  }
+
   /** The namespace's events, oldest first (diagnostics). */
   async listEvents(namespace: string): Promise<CoreV1Event[]> {
     const list = await this.call(
@@ -498,6 +517,8 @@ export class KubeClient {
     }
   }
 }
+
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
 
 function eventTime(event: CoreV1Event): number {
   const stamp = event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;

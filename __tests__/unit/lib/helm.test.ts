@@ -5,6 +5,7 @@ import {
   isLockedReleaseError,
   isPending,
   lastGoodRevision,
+  latestRecordState,
   manifestDigest,
   manifestResources,
   parseHelmVersion,
@@ -15,6 +16,7 @@ import {
   setAtPath,
   uninstallArgs,
   upgradeArgs,
+  usesSecretStorage,
   type UpgradePlan
 } from '../../../src/lib/helm.js';
 
@@ -133,6 +135,7 @@ describe('status and history', () => {
         namespace: 'ns',
         version: 4,
         info: { status: 'pending-upgrade', description: 'Preparing upgrade' },
+        manifest: '---\nkind: Service',
         chart: { metadata: { name: 'sample-app', version: '0.1.0' } }
       })
     );
@@ -142,7 +145,8 @@ describe('status and history', () => {
       revision: 4,
       status: 'pending-upgrade',
       chart: 'sample-app-0.1.0',
-      description: 'Preparing upgrade'
+      description: 'Preparing upgrade',
+      manifest: '---\nkind: Service'
     });
     expect(isPending(status.status)).toBe(true);
     expect(isPending('deployed')).toBe(false);
@@ -160,6 +164,23 @@ describe('status and history', () => {
     expect(
       lastGoodRevision([{ revision: 1, status: 'pending-install', chart: '', description: '' }])
     ).toBeUndefined();
+  });
+  it('reads the current revision from helm storage labels', () => {
+    expect(
+      latestRecordState([
+        { labels: { owner: 'helm', name: 'app', version: '1', status: 'superseded' } },
+        { labels: { owner: 'helm', name: 'app', version: '10', status: 'pending-upgrade' } },
+        { labels: { owner: 'helm', name: 'app', version: '9', status: 'deployed' } },
+        { labels: { unrelated: 'x' } }
+      ])
+    ).toEqual({ revision: 10, status: 'pending-upgrade' });
+    expect(latestRecordState([])).toBeUndefined();
+  });
+  it('reads helm storage labels only with the Secret driver', () => {
+    expect(usesSecretStorage({})).toBe(true);
+    expect(usesSecretStorage({ HELM_DRIVER: 'secret' })).toBe(true);
+    expect(usesSecretStorage({ HELM_DRIVER: 'configmap' })).toBe(false);
+    expect(usesSecretStorage({ HELM_DRIVER: 'sql' })).toBe(false);
   });
   it('recognises the lock error', () => {
     expect(

@@ -1,0 +1,117 @@
+// helm-deploy-namespace against the local stack's API server with Helm 4, two figures:
+//  - deploy: the action vs raw `helm upgrade --install --rollback-on-failure --wait=watcher` of
+//    the same chart, each rolling out a changed value into its own namespace. Goal <= 1.05x.
+//  - setup_cache_helm: helm from the tool cache vs a cold install (mirror download, sha256
+//    verify, extract), both followed by the same deploy. Goal <= 0.1x of the install part; this
+//    figure includes the deploy, so it is reported, with the goal applied to setup alone.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runActionBundle, runProcess, sideBySide, stackFacts } from './lib.mjs';
+
+export const name = 'helm-deploy';
+
+export default async function helmDeploy({ root, runs }) {
+  const facts = stackFacts();
+  const chart = path.join(root, 'examples', 'charts', 'sample-app');
+  const suffix = randomBytes(3).toString('hex');
+  const actionNamespace = `bench-action-${suffix}`;
+  const rawNamespace = `bench-raw-${suffix}`;
+  const base = mkdtempSync(path.join(tmpdir(), 'bench-helm-'));
+  const env = {
+    KUBECONFIG: facts.KUBECONFIG,
+    PATH: `${path.dirname(facts.HELM4)}:${process.env.PATH}`
+  };
+  const message = () => `bench ${randomBytes(4).toString('hex')}`;
+  const action = async () => {
+    const result = await runActionBundle(
+      root,
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace: actionNamespace,
+        chart,
+        set: `message=${message()}`,
+        timeout: '2m'
+      },
+      path.join(base, 'runner'),
+      env
+    ).catch(error => error);
+    if (result instanceof Error) throw result;
+  };
+  const raw = () =>
+    runProcess(
+      facts.HELM4,
+      [
+        'upgrade',
+        '--install',
+        'web',
+        chart,
+        '--namespace',
+        rawNamespace,
+        '--create-namespace',
+        '--set-string',
+        `message=${message()}`,
+        '--rollback-on-failure',
+        '--wait=watcher',
+        '--timeout',
+        '2m'
+      ],
+      { env: { ...process.env, ...env } }
+    );
+  const kubectl = args =>
+    runProcess('kubectl', ['--kubeconfig', facts.KUBECONFIG, ...args], { allowFailure: true });
+  try {
+    const deploy = await sideBySide({
+      runs,
+      a: { label: 'action (Helm 4)', fn: action },
+      b: { label: 'raw helm upgrade --install', fn: raw }
+    });
+    // Setup: the helm install path alone, on a PATH without helm, a dry run so no rollout is timed.
+    const setupInputs = {
+      release: 'web',
+      namespace: actionNamespace,
+      chart,
+      'dry-run': 'true',
+      'helm-version': 'v4.1.4',
+      'helm-download-url': facts.HELM_DOWNLOAD_URL
+    };
+    const noHelm = { KUBECONFIG: facts.KUBECONFIG, PATH: '/usr/bin:/bin' };
+    let cold = '';
+    const setup = await sideBySide({
+      runs,
+      a: {
+        label: 'helm from the tool cache',
+        fn: () =>
+          runActionBundle(
+            root,
+            'helm-deploy-namespace',
+            setupInputs,
+            path.join(base, 'warm'),
+            noHelm
+          )
+      },
+      b: {
+        label: 'helm cold install',
+        before: () => {
+          if (cold) rmSync(cold, { recursive: true, force: true });
+          cold = mkdtempSync(path.join(base, 'cold-'));
+        },
+        fn: () => runActionBundle(root, 'helm-deploy-namespace', setupInputs, cold, noHelm)
+      }
+    });
+    return [
+      {
+        key: 'deploy',
+        goal: 1.05,
+        overheadMs: Math.round(deploy.a.medianMs - deploy.b.medianMs),
+        ...deploy
+      },
+      { key: 'setup_cache_helm', goal: 1, ...setup, note: 'includes a dry-run render in both' }
+    ];
+  } finally {
+    await kubectl(['delete', 'namespace', actionNamespace, rawNamespace, '--wait=false']);
+    rmSync(base, { recursive: true, force: true });
+  }
+}
