@@ -124,3 +124,49 @@ export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) 
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   return runProcess(process.execPath, [path.join(root, 'dist', action, 'index.js')], { env });
 }
+
+/**
+ * Runs an action bundle like runActionBundle but resolves as soon as a stdout line matches
+ * `pattern` (a stage of interest has finished), then stops the process.
+ */
+export function timeBundleToLine(root, action, inputs, runnerDir, extraEnv, pattern) {
+  for (const dir of ['temp', 'tool-cache', 'commands'])
+    mkdirSync(path.join(runnerDir, dir), { recursive: true });
+  const env = {
+    ...process.env,
+    RUNNER_TEMP: path.join(runnerDir, 'temp'),
+    RUNNER_TOOL_CACHE: path.join(runnerDir, 'tool-cache'),
+    ...extraEnv
+  };
+  for (const name of [
+    'GITHUB_OUTPUT',
+    'GITHUB_ENV',
+    'GITHUB_PATH',
+    'GITHUB_STATE',
+    'GITHUB_STEP_SUMMARY'
+  ]) {
+    env[name] = path.join(runnerDir, 'commands', name);
+    writeFileSync(env[name], '');
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'dist', action, 'index.js')], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore']
+    });
+    let buffer = '';
+    let done = false;
+    child.stdout.on('data', chunk => {
+      buffer += chunk;
+      if (!done && pattern.test(buffer)) {
+        done = true;
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      if (!done) reject(new Error(`${action} ended before ${pattern}:\n${buffer.slice(-2000)}`));
+    });
+  });
+}

@@ -32,11 +32,16 @@ for (const file of modules) {
   }
 }
 
-// The headline figures the README quotes; cold_start_max is the slowest bundle's ratio.
+// The headline figures the README quotes: cold_start_max is the slowest bundle's ratio and
+// setup_cache the worse of buildctl's and helm's tool-cache figures.
 const ratios = Object.fromEntries(results.map(r => [r.key, Number(r.ratio.toFixed(3))]));
-const coldStarts = results.filter(r => r.key.startsWith('cold_start_'));
-if (coldStarts.length > 0)
-  ratios.cold_start_max = Number(Math.max(...coldStarts.map(r => r.ratio)).toFixed(3));
+for (const [headline, prefix] of [
+  ['cold_start_max', 'cold_start_'],
+  ['setup_cache', 'setup_cache_']
+]) {
+  const parts = results.filter(r => r.key.startsWith(prefix));
+  if (parts.length > 0) ratios[headline] = Number(Math.max(...parts.map(r => r.ratio)).toFixed(3));
+}
 const report = {
   ratios,
   runs,
@@ -52,7 +57,7 @@ const table = [
   '| --- | --- | --- | --- | --- |',
   ...results.map(
     r =>
-      `| \`${r.key}\` | ${r.ratio.toFixed(3)}× | ≤ ${r.goal}× | ${r.a.label}: ${r.a.medianMs} ms | ${r.b.label}: ${r.b.medianMs} ms |`
+      `| \`${r.key}\` | ${r.ratio.toFixed(3)}× | ≤ ${r.goal}× | ${r.a.label}: ${r.a.medianMs} ms | ${r.b.label}: ${r.b.medianMs} ms${r.overheadMs !== undefined ? ` (fixed cost ${r.overheadMs} ms)` : ''} |`
   )
 ];
 writeFileSync(path.join(here, 'results.md'), `${table.join('\n')}\n`);

@@ -67,7 +67,7 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
     version,
     arch,
     url,
-    sha256: await publishedChecksum(url),
+    sha256: () => publishedChecksum(url),
     executables: [`linux-${arch}/helm`]
   });
   const binDir = path.join(installed.dir, `linux-${arch}`);

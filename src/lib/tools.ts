@@ -142,7 +142,8 @@ export interface InstallRequest {
   version: string;
   arch: Arch;
   url: string;
-  sha256: string;
+  /** The expected sha256, or how to get it (asked only on a cache miss: a mirror round trip). */
+  sha256: string | (() => Promise<string>);
   /** Token for GitHub-hosted assets (rate limits); never logged. */
   auth?: string;
   /** Files inside the archive that must exist and be executable, e.g. `bin/buildctl`. */
@@ -162,7 +163,8 @@ export async function installArchive(request: InstallRequest): Promise<Installed
     return { dir: cached, cacheHit: true };
   }
   core.info(`Downloading ${request.tool} ${request.version} from ${request.url}`);
-  const archive = await downloadVerified(request.url, request.sha256, request.auth);
+  const sha256 = typeof request.sha256 === 'string' ? request.sha256 : await request.sha256();
+  const archive = await downloadVerified(request.url, sha256, request.auth);
   const extracted = request.url.endsWith('.zip')
     ? await tc.extractZip(archive)
     : await tc.extractTar(archive);

@@ -56,13 +56,13 @@ export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
     os: 'linux',
     arch
   });
-  const sha256 = await expectedChecksum(config, release, url);
   const installed = await installArchive({
     tool: 'buildkit',
     version: release.version,
     arch,
     url,
-    sha256,
+    // Only a cache miss needs the checksum (which may cost a round trip to the mirror).
+    sha256: () => expectedChecksum(config, release, url),
     auth:
       config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
     executables: ['bin/buildctl', 'bin/buildkitd']
