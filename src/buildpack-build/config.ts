@@ -15,7 +15,7 @@ import {
 } from '../lib/build.js';
 import { parseRemoteBuildkitAddr, tlsFromEnv } from '../lib/buildkit.js';
 import { InputError } from '../lib/errors.js';
-import type { Inputs } from '../lib/inputs.js';
+import { resolveLocalPath, type Inputs } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';
 
 /**
@@ -91,7 +91,7 @@ export function readConfig(
 function readContext(inputs: Inputs): BuildContext {
   const raw = inputs.string('context', { default: '.' });
   if (isGitContext(raw)) return parseGitContext('context', raw);
-  const dir = path.resolve(raw);
+  const dir = resolveLocalPath('context', raw, process.cwd());
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new InputError('context', `names no directory: ${dir} does not exist.`, {
       hint: 'Check out the repository first (actions/checkout), or give a git URL ending in .git.'
@@ -124,7 +124,9 @@ function readDockerfile(inputs: Inputs, context: BuildContext): DockerfileLocati
     }
     return { exists: true, dir: undefined, name, display: `${context.url} → ${name}` };
   }
-  const file = raw ? path.resolve(raw) : path.join(context.dir, 'Dockerfile');
+  const file = raw
+    ? resolveLocalPath('dockerfile', raw, process.cwd())
+    : path.join(context.dir, 'Dockerfile');
   const exists = existsSync(file) && statSync(file).isFile();
   return {
     exists,

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { parseSetKey, type PathSegment } from '../lib/helm.js';
@@ -8,7 +7,8 @@ import {
   parseNamespace,
   parseReleaseName,
   parseSha256,
-  quoteValue
+  quoteValue,
+  resolveLocalPath
 } from '../lib/inputs.js';
 import { parseImageReference, repositoryName } from '../lib/reference.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
@@ -83,23 +83,6 @@ function readLabels(inputs: Inputs, name: string, checkValues: boolean): Record<
     }
   }
   return Object.fromEntries(pairs);
-}
-
-/**
- * A local path input must stay inside the workspace when relative (`../../etc` is refused);
- * absolute paths are taken as written (a chart unpacked under RUNNER_TEMP by an earlier step).
- */
-export function resolveLocalPath(name: string, value: string, workspace: string): string {
-  if (path.isAbsolute(value)) return path.normalize(value);
-  const resolved = path.resolve(workspace, value);
-  const relative = path.relative(workspace, resolved);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InputError(
-      name,
-      `must stay inside the workspace (${workspace}) when relative; got ${quoteValue(value)}.`
-    );
-  }
-  return resolved;
 }
 
 const CHART_EXPECTED =

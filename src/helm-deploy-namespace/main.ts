@@ -59,6 +59,8 @@ export interface DeployResult {
 
 interface Context {
   config: DeployConfig;
+  /** Private scratch directory under RUNNER_TEMP (values file, helm's discovery cache). */
+  workDir: string;
   helm: HelmSetup;
   kube: KubeClient;
   target: HelmTarget & { release: string };
@@ -82,8 +84,10 @@ export async function main(inputs = new Inputs()): Promise<DeployResult> {
     KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
   ]);
   core.info(`Cluster ${kube.target.server} (context ${kube.target.context}); helm ${helm.version}`);
+  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-helm-'));
   const ctx: Context = {
     config,
+    workDir,
     helm,
     kube,
     target: {
@@ -93,7 +97,12 @@ export async function main(inputs = new Inputs()): Promise<DeployResult> {
       context: kube.target.context
     }
   };
-  const result = config.action === 'delete' ? await deleteRelease(ctx) : await deploy(ctx, started);
+  let result: DeployResult;
+  try {
+    result = config.action === 'delete' ? await deleteRelease(ctx) : await deploy(ctx, started);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
   core.setOutput('release', result.release);
   core.setOutput('namespace', result.namespace);
   core.setOutput('revision', String(result.revision));
@@ -123,11 +132,21 @@ async function helmRun(
   timeoutMs?: number
 ): Promise<RunResult> {
   return run(ctx.helm.path, args, {
+    env: helmEnv(ctx),
     stream: !quiet,
     echo: !quiet,
     ignoreReturnCode: true,
     timeoutMs: timeoutMs ?? 120_000
   });
+}
+
+/**
+ * Helm's Kubernetes discovery cache goes to the private work directory instead of ~/.kube/cache
+ * (nothing is written outside RUNNER_TEMP and the workspace). Helm's own config, cache and data
+ * homes are left alone: they hold the repositories an earlier `helm repo add` step configured.
+ */
+function helmEnv(ctx: Context): Record<string, string> {
+  return { KUBECACHEDIR: path.join(ctx.workDir, 'kube-cache') };
 }
 
 async function releaseStatus(ctx: Context): Promise<ReleaseStatus | undefined> {
@@ -158,9 +177,8 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
   const namespaceState = await prepareNamespace(ctx);
   // A namespace created just now holds no release, so there is nothing to recover.
   if (namespaceState !== 'created') await recoverPendingRelease(ctx);
-  const valuesDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-helm-'));
-  try {
-    const generated = writeGeneratedValues(config, valuesDir);
+  {
+    const generated = writeGeneratedValues(config, ctx.workDir);
     const plan: UpgradePlan = {
       ...ctx.target,
       chart: config.chart,
@@ -182,8 +200,6 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
     );
     if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade, started);
     return await reportSuccess(ctx, started, namespaceState);
-  } finally {
-    rmSync(valuesDir, { recursive: true, force: true });
   }
 }
 
@@ -304,6 +320,7 @@ function writeGeneratedValues(config: DeployConfig, dir: string): string | undef
 async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployResult> {
   const result = await core.group(`helm upgrade --install ${ctx.config.release} (dry run)`, () =>
     run(ctx.helm.path, upgradeArgs(plan, ctx.helm.major), {
+      env: helmEnv(ctx),
       stream: false,
       ignoreReturnCode: true,
       timeoutMs: 300_000

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import path from 'node:path';
 import { InputError } from './errors.js';
 
 /**
@@ -248,6 +249,24 @@ export function parseReleaseName(name: string, raw: string): string {
     );
   }
   return value;
+}
+
+/**
+ * A local path input: a relative path must stay inside `base` (the workspace), so `../../etc` is
+ * refused; an absolute path is taken as written (e.g. a directory an earlier step made under
+ * RUNNER_TEMP).
+ */
+export function resolveLocalPath(name: string, value: string, base: string): string {
+  if (path.isAbsolute(value)) return path.normalize(value);
+  const resolved = path.resolve(base, value);
+  const relative = path.relative(base, resolved);
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new InputError(
+      name,
+      `must stay inside the workspace (${base}) when relative; got ${quoteValue(value)}.`
+    );
+  }
+  return resolved;
 }
 
 /** Reads inputs from the runner (or a test's map) with the parsers above. */

@@ -3,7 +3,7 @@ import { HttpClient } from '@actions/http-client';
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { SlipwayError } from './errors.js';
@@ -175,6 +175,12 @@ export async function installArchive(request: InstallRequest): Promise<Installed
       );
     });
   const dir = await tc.cacheDir(extracted, request.tool, request.version, request.arch);
+  // tool-cache leaves the archive and the extracted copy in RUNNER_TEMP; the cached copy is the
+  // one used, so both go (self-hosted runners keep RUNNER_TEMP's disk between steps).
+  await Promise.all([
+    rm(archive, { force: true }),
+    rm(extracted, { recursive: true, force: true })
+  ]);
   return { dir, cacheHit: false };
 }
 
