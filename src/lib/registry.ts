@@ -305,24 +305,27 @@ export async function verifyCredentials(
   credential: RegistryCredential,
   options: VerifyOptions
 ): Promise<VerifyMethod> {
-  let base = registryBaseUrl(server);
-  try {
-    return await withRetry(() => verifyOnce(base, credential, options), {
+  const verifyWithRetries = (base: string) =>
+    withRetry(() => verifyOnce(base, credential, options), {
       attempts: 3,
       baseDelayMs: 1000,
       description: `checking credentials with ${credential.registry}`,
       ...options.retry,
       isTransient: error => error instanceof TransientStatus || isTransientError(error)
     });
+  const base = registryBaseUrl(server);
+  try {
+    return await verifyWithRetries(base);
   } catch (error) {
     if (!speaksPlainHttp(error, base)) throw mapRegistryError(error, base, credential);
     // Like docker, a loopback registry may be plain HTTP: an https attempt that meets a non-TLS
-    // answer is repeated over http (never for remote hosts, where that would downgrade silently).
-    base = base.replace(/^https:/, 'http:');
+    // answer is repeated over http (never for remote hosts, where that would downgrade silently),
+    // with the same retries of transient failures.
+    const plain = base.replace(/^https:/, 'http:');
     try {
-      return await verifyOnce(base, credential, options);
+      return await verifyWithRetries(plain);
     } catch (plainError) {
-      throw mapRegistryError(plainError, base, credential);
+      throw mapRegistryError(plainError, plain, credential);
     }
   }
 }

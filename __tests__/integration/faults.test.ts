@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  newRunnerDirs,
+  projectRoot,
+  runMain,
+  runPost,
+  visibleText
+} from '../helpers/action-runner.js';
+import { startHttpServer } from '../helpers/http.js';
+import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { registryPassword, stackFact } from '../helpers/stack.js';
+
+/**
+ * Fault suite: real components stopped, unreachable, or answering errors. Each fault must give a
+ * clear, secret-free error, retry only what is transient, keep the previous release serving, and
+ * leave no credentials or builders behind. (Also covered elsewhere: registry 401 on verify and on
+ * push, Secret 404, RBAC 403, unreachable builder, failed rollout rolled back, release stuck in
+ * pending-upgrade — see the per-action suites.)
+ */
+const namespace = uniqueName('faults');
+const chart = path.join(projectRoot, 'examples/charts/sample-app');
+
+function applyDockerConfigSecret(name: string, server: string, password: string): void {
+  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${password}`).toString('base64');
+  const dockerconfig = JSON.stringify({ auths: { [server]: { auth } } });
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name, namespace },
+      data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
+    })
+  );
+}
+
+/** A copy of the admin kubeconfig with another server or user, for API faults. */
+function kubeconfigVariant(dir: string, edit: (yaml: string) => string): string {
+  const file = path.join(dir, `kubeconfig-${randomBytes(3).toString('hex')}`);
+  writeFileSync(file, edit(readFileSync(stackFact('KUBECONFIG'), 'utf8')), { mode: 0o600 });
+  return file;
+}
+
+function leftovers(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : [];
+}
+
+beforeAll(() => {
+  kubectl(['create', 'namespace', namespace]);
+});
+afterAll(() => deleteNamespace(namespace));
+
+describe('registry faults', () => {
+  it('registry down: login fails naming the registry, retried as transient, nothing left', async () => {
+    applyDockerConfigSecret('down', '127.0.0.1:25999', registryPassword());
+    const runner = newRunnerDirs();
+    const run = await runMain(
+      'registry-login-from-secret',
+      { 'secret-name': 'down', namespace },
+      { runner, env: { KUBECONFIG: stackFact('KUBECONFIG') } }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/::error::.*127\.0\.0\.1:25999/);
+    expect(run.stdout).toMatch(/attempt 2/);
+    expect(visibleText(run)).not.toContain(registryPassword());
+    expect((await runPost('registry-login-from-secret', run)).exitCode).toBe(0);
+    expect(leftovers(runner.temp)).toEqual([]);
+  }, 120_000);
+
+  it('registry 5xx: retried, then a clear error with the status; a 401 is not retried', async () => {
+    let answer = 503;
+    const server = await startHttpServer((_, res) => {
+      res.writeHead(answer, answer === 401 ? { 'www-authenticate': 'Basic realm="r"' } : {});
+      res.end();
+    });
+    try {
+      const host = server.url.replace('http://', '');
+      applyDockerConfigSecret('flaky', `http://${host}`, 'not-the-password');
+      const runner = newRunnerDirs();
+      const unavailable = await runMain(
+        'registry-login-from-secret',
+        { 'secret-name': 'flaky', namespace },
+        { runner, env: { KUBECONFIG: stackFact('KUBECONFIG') } }
+      );
+      expect(unavailable.exitCode).toBe(1);
+      expect(unavailable.stdout).toMatch(/::error::.*503/);
+      const attempts = server.requests.length;
+      expect(attempts).toBeGreaterThan(1);
+      expect(leftovers(runner.temp)).toEqual([]);
+
+      answer = 401;
+      const denied = await runMain(
+        'registry-login-from-secret',
+        { 'secret-name': 'flaky', namespace },
+        { env: { KUBECONFIG: stackFact('KUBECONFIG') } }
+      );
+      expect(denied.exitCode).toBe(1);
+      expect(denied.stdout).toMatch(/::error::.*401/);
+      // One anonymous probe and one with credentials: a 401 is not worth a retry.
+      expect(server.requests.length - attempts).toBeLessThanOrEqual(2);
+      expect(visibleText(denied)).not.toContain('not-the-password');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
+
+describe('BuildKit faults', () => {
+  let work: string;
+  let daemon: ChildProcess | undefined;
+  beforeAll(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'faults-bk-'));
+  });
+  afterAll(() => {
+    daemon?.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('buildkitd killed mid-build: the build fails naming the builder, within its timeout', async () => {
+    const addr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
+    daemon = spawn(
+      stackFact('BUILDKITD'),
+      [
+        '--config',
+        path.join(
+          path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
+          'buildkitd.toml'
+        ),
+        '--root',
+        path.join(work, 'root'),
+        '--addr',
+        addr
+      ],
+      { stdio: 'ignore' }
+    );
+    // A context big enough that the transfer is still running when the daemon dies.
+    const context = path.join(work, 'context');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY big /big\n');
+    execFileSync(
+      'dd',
+      ['if=/dev/urandom', `of=${path.join(context, 'big')}`, 'bs=1M', 'count=200'],
+      {
+        stdio: 'ignore'
+      }
+    );
+    for (let i = 0; i < 50; i++) {
+      const up = spawn(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers'], {
+        stdio: 'ignore'
+      });
+      const code = await new Promise(resolve => up.on('close', resolve));
+      if (code === 0) break;
+      await new Promise(resolve => setTimeout(resolve, 200));
+    }
+    const started = Date.now();
+    const running = runMain(
+      'buildpack-build',
+      {
+        context,
+        image: `${stackFact('REGISTRY_PLAIN')}/slipway/faults-${process.pid}`,
+        addr,
+        timeout: '40s'
+      },
+      { env: { PATH: `${stackFact('BUILDKIT_BIN_DIR')}:${process.env.PATH ?? ''}` } }
+    );
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    daemon.kill('SIGKILL');
+    const run = await running;
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(`::error::`);
+    expect(run.stdout).toContain(addr);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(leftovers(path.join(run.runner.temp))).toEqual([]);
+  }, 120_000);
+});
+
+describe('Kubernetes API faults', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'faults-kube-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('API server down: login and deploy name the server, after retries; nothing is left', async () => {
+    const kubeconfig = kubeconfigVariant(dir, yaml =>
+      yaml.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:25998')
+    );
+    const runner = newRunnerDirs();
+    const login = await runMain(
+      'registry-login-from-secret',
+      { 'secret-name': 'registry-credentials', namespace, kubeconfig },
+      { runner }
+    );
+    expect(login.exitCode).toBe(1);
+    expect(login.stdout).toContain(
+      '::error::The Kubernetes API server at https://127.0.0.1:25998 is unreachable'
+    );
+    expect(login.stdout).toMatch(/attempt 2/);
+    const deploy = await runMain(
+      'helm-deploy-namespace',
+      { release: 'web', namespace: uniqueName('faults-down'), chart, kubeconfig },
+      { runner, env: { PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}` } }
+    );
+    expect(deploy.exitCode).toBe(1);
+    expect(deploy.stdout).toContain('https://127.0.0.1:25998 is unreachable');
+    expect(leftovers(runner.temp)).toEqual([]);
+  }, 180_000);
+
+  it('API server 401 (bad token): a clear message, not retried, the token never shown', async () => {
+    const token = `bad-token-${randomBytes(8).toString('hex')}`;
+    const kubeconfig = kubeconfigVariant(dir, yaml =>
+      yaml
+        .replace(/client-certificate(-data)?: .*\n/, '')
+        .replace(/client-key(-data)?: .*\n/, `token: ${token}\n`)
+    );
+    const run = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace: uniqueName('faults-401'),
+        chart,
+        kubeconfig
+      },
+      { env: { PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}` } }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain('rejected the credentials (401 Unauthorized)');
+    expect(run.stdout).not.toMatch(/attempt 2/);
+    expect(visibleText(run)).not.toContain(token);
+  }, 120_000);
+
+  it('API server 404 on a chart namespace that may not be created: says so, changes nothing', async () => {
+    const missing = uniqueName('faults-missing');
+    const run = await runMain(
+      'helm-deploy-namespace',
+      { release: 'web', namespace: missing, chart, 'create-namespace': 'false' },
+      {
+        env: {
+          KUBECONFIG: stackFact('KUBECONFIG'),
+          PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+        }
+      }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      `Namespace "${missing}" does not exist and create-namespace is false`
+    );
+    expect(kubectl(['get', 'namespace', missing, '--ignore-not-found', '-o', 'name']).trim()).toBe(
+      ''
+    );
+  }, 60_000);
+});
+
+describe('disk faults', () => {
+  let mountPoint: string;
+  beforeAll(() => {
+    mountPoint = mkdtempSync(path.join(tmpdir(), 'faults-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
+  });
+  afterAll(() => {
+    execFileSync('umount', [mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+
+  it('a full RUNNER_TEMP fails the install clearly and caches nothing', async () => {
+    const runner = newRunnerDirs();
+    const run = await runMain(
+      'setup-buildctl',
+      {
+        version: stackFact('BUILDKIT_VERSION'),
+        'download-url': stackFact('BUILDKIT_DOWNLOAD_URL'),
+        addr: stackFact('BUILDKIT_HOST')
+      },
+      { runner: { ...runner, temp: mountPoint } }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/::error::.*(ENOSPC|no space left)/i);
+    expect(existsSync(path.join(runner.toolCache, 'buildkit'))).toBe(false);
+  }, 120_000);
+});
