@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import { newRunnerDirs, runMain, runPost, visibleText } from '../helpers/action-runner.js';
 import { startHttpServer } from '../helpers/http.js';
+import { deleteNamespace, kubectl } from '../helpers/kube.js';
 import { stackFact } from '../helpers/stack.js';
 import { makeTlsMaterial } from '../helpers/tls.js';
 
@@ -177,7 +178,9 @@ describe('setup-buildctl', () => {
       addr: 'http://127.0.0.1:1234'
     });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/::error::Input "addr" must be local or a BuildKit address/);
+    expect(run.stdout).toMatch(
+      /::error::Input "addr" must be local, kubernetes or a BuildKit address/
+    );
     expect(server.requests.length).toBe(before);
   });
 });
@@ -286,4 +289,82 @@ describe('setup-buildctl with a TLS builder', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(`The BuildKit builder at ${addr} is not reachable after`);
   }, 60_000);
+});
+
+describe('setup-buildctl with addr: kubernetes', () => {
+  // kwok nodes mark pods Ready without running them, so this proves the pod's life cycle (created
+  // with the right spec, waited for, named in the error, deleted by the post step) but not the
+  // data path, which needs a node that runs containers (e2e-kind.yml on GitHub's runners).
+  const namespace = `bk-pod-${process.pid}`;
+  beforeAll(() => {
+    kubectl(['create', 'namespace', namespace]);
+  });
+  afterAll(() => deleteNamespace(namespace));
+
+  it('creates a privileged builder pod with its config, names its kube-pod address, and post deletes it', async () => {
+    const run = await runMain(
+      'setup-buildctl',
+      {
+        version: version(),
+        'download-url': mirror(),
+        addr: 'kubernetes',
+        'builder-namespace': namespace,
+        'builder-image': `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}`,
+        'buildkitd-config': '[worker.oci]\n  gc = true\n',
+        timeout: '6s'
+      },
+      { env: { KUBECONFIG: stackFact('KUBECONFIG') } }
+    );
+    const pods = JSON.parse(
+      kubectl([
+        'get',
+        'pods',
+        '-n',
+        namespace,
+        '-l',
+        'app.kubernetes.io/managed-by=slipway',
+        '-o',
+        'json'
+      ])
+    ).items;
+    expect(pods).toHaveLength(1);
+    const pod = pods[0];
+    const name: string = pod.metadata.name;
+    expect(name).toMatch(/^slipway-buildkitd-[0-9a-f]{8}$/);
+    expect(pod.spec.containers[0].image).toBe(
+      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}`
+    );
+    expect(pod.spec.containers[0].securityContext.privileged).toBe(true);
+    const configMap = JSON.parse(
+      kubectl(['get', 'configmap', name, '-n', namespace, '-o', 'json'])
+    );
+    expect(configMap.data['buildkitd.toml']).toContain('gc = true');
+    expect(run.stdout).toContain(`Created builder pod ${namespace}/${name}`);
+    // kwok's pod is Ready but runs nothing: buildctl's kubectl exec cannot reach a buildkitd.
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      `The BuildKit builder at kube-pod://${name}?namespace=${namespace} is not reachable`
+    );
+
+    const post = await runPost(
+      'setup-buildctl',
+      run,
+      {},
+      { env: { KUBECONFIG: stackFact('KUBECONFIG') } }
+    );
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain(`Deleted builder pod ${namespace}/${name}`);
+    expect(
+      kubectl([
+        'get',
+        'pod,configmap',
+        name,
+        '-n',
+        namespace,
+        '--ignore-not-found',
+        '-o',
+        'name'
+      ]).trim()
+    ).toBe('');
+  }, 120_000);
 });

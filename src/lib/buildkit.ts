@@ -127,13 +127,14 @@ function isNetworkError(error: unknown): boolean {
   return typeof (error as { code?: unknown })?.code === 'string';
 }
 
-export type BuilderAddress = { kind: 'local' } | { kind: 'remote'; addr: string };
+export type BuilderAddress =
+  { kind: 'local' } | { kind: 'kubernetes' } | { kind: 'remote'; addr: string };
 
 const ADDRESS_PATTERNS: Array<[RegExp, string]> = [
   [/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$|^tcp:\/\/\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'tcp://host:port'],
   [/^unix:\/\/\/[^\s]+$/, 'unix:///path/to/buildkitd.sock'],
   [
-    /^kube-pod:\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\?[A-Za-z]+=[A-Za-z0-9._-]+(&[A-Za-z]+=[A-Za-z0-9._-]+)*)?$/,
+    /^kube-pod:\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\?[A-Za-z]+=[A-Za-z0-9._@:-]+(&[A-Za-z]+=[A-Za-z0-9._@:-]+)*)?$/,
     'kube-pod://pod?namespace=ns'
   ],
   [/^(docker|podman|nerdctl)-container:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'docker-container://name'],
@@ -147,7 +148,7 @@ export function parseRemoteBuildkitAddr(name: string, raw: string, allowLocal = 
   const forms = ADDRESS_PATTERNS.map(([, form]) => form).join(', ');
   throw new InputError(
     name,
-    `must be ${allowLocal ? 'local or ' : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
+    `must be ${allowLocal ? 'local, kubernetes or ' : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
   );
 }
 
@@ -155,6 +156,7 @@ export function parseRemoteBuildkitAddr(name: string, raw: string, allowLocal = 
 export function parseBuildkitAddr(name: string, raw: string, env = process.env): BuilderAddress {
   const value = raw.trim() || env.BUILDKIT_HOST?.trim() || 'local';
   if (value === 'local') return { kind: 'local' };
+  if (value === 'kubernetes') return { kind: 'kubernetes' };
   return { kind: 'remote', addr: parseRemoteBuildkitAddr(name, value, true) };
 }
 

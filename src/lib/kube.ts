@@ -6,6 +6,7 @@ import type {
   CoreV1Api,
   CoreV1Event,
   KubeConfig,
+  V1ConfigMap,
   V1Namespace,
   V1Pod,
   V1Secret
@@ -446,6 +447,74 @@ export class KubeClient {
         )
     );
     return list.items.map(item => ({ labels: item.metadata?.labels }));
+  }
+
+  async createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
+    return this.call(
+      {
+        verb: 'create',
+        resource: 'pods',
+        group: '',
+        kind: 'Pod',
+        namespace,
+        name: body.metadata?.name
+      },
+      () => this.api.createNamespacedPod({ namespace, body })
+    );
+  }
+
+  /** The pod, or `undefined` when it does not exist. */
+  async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.call(
+        { verb: 'get', resource: 'pods', group: '', kind: 'Pod', namespace, name },
+        () => this.api.readNamespacedPod({ namespace, name })
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes the pod right away (no grace period); false when it was already gone. */
+  async deletePod(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.call(
+        { verb: 'delete', resource: 'pods', group: '', kind: 'Pod', namespace, name },
+        () => this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
+      );
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.call(
+      {
+        verb: 'create',
+        resource: 'configmaps',
+        group: '',
+        kind: 'ConfigMap',
+        namespace,
+        name: body.metadata?.name
+      },
+      () => this.api.createNamespacedConfigMap({ namespace, body })
+    );
+  }
+
+  async deleteConfigMap(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.call(
+        { verb: 'delete', resource: 'configmaps', group: '', kind: 'ConfigMap', namespace, name },
+        () => this.api.deleteNamespacedConfigMap({ namespace, name })
+      );
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   /** The namespace's events, oldest first (diagnostics). */

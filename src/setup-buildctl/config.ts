@@ -1,5 +1,6 @@
 import { parseBuildkitAddr, type BuilderAddress } from '../lib/buildkit.js';
-import { Inputs, parseSha256 } from '../lib/inputs.js';
+import { Inputs, parseNamespace, parseSha256 } from '../lib/inputs.js';
+import { parseImageReference } from '../lib/reference.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 import { InputError } from '../lib/errors.js';
 
@@ -16,6 +17,13 @@ export interface SetupConfig {
   timeoutMs: number;
   /** PEM contents for a tcp:// builder; written to private files by main. */
   tls: TlsInputs | undefined;
+  /** `addr: kubernetes`: where and what to run. */
+  kubernetes: {
+    namespace: string | undefined;
+    image: string | undefined;
+    kubeconfig: string | undefined;
+    context: string | undefined;
+  };
 }
 
 export interface TlsInputs {
@@ -86,9 +94,18 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
   if (address.kind === 'remote' && (buildkitdFlags.length > 0 || buildkitdConfig)) {
     throw new InputError(
       'buildkitd-flags',
-      'and buildkitd-config apply only to addr: local (a builder this action starts).'
+      'and buildkitd-config apply only to addr: local or kubernetes (a builder this action starts).'
     );
   }
+  const builderNamespaceRaw = inputs.optionalString('builder-namespace');
+  const builderImage = inputs.optionalString('builder-image');
+  if (address.kind !== 'kubernetes' && (builderNamespaceRaw || builderImage)) {
+    throw new InputError(
+      builderNamespaceRaw ? 'builder-namespace' : 'builder-image',
+      'applies only to addr: kubernetes (a builder pod this action starts).'
+    );
+  }
+  if (builderImage) parseImageReference('builder-image', builderImage);
   return {
     version: parseVersionSpec('version', inputs.raw('version')),
     downloadUrl,
@@ -101,6 +118,14 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
     buildkitdFlags,
     buildkitdConfig,
     timeoutMs: inputs.duration('timeout', '60s'),
-    tls: readTls(inputs, address)
+    tls: readTls(inputs, address),
+    kubernetes: {
+      namespace: builderNamespaceRaw
+        ? parseNamespace('builder-namespace', builderNamespaceRaw)
+        : undefined,
+      image: builderImage,
+      kubeconfig: inputs.optionalString('kubeconfig'),
+      context: inputs.optionalString('context')
+    }
   };
 }

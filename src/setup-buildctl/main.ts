@@ -27,12 +27,14 @@ import {
   sidecarChecksum
 } from '../lib/tools.js';
 import { readConfig, type SetupConfig, type TlsInputs } from './config.js';
+import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
 
 export { readConfig } from './config.js';
 
 const STATE_PID = 'buildkitdPid';
 const STATE_DIR = 'buildkitdDir';
 const STATE_TLS_DIR = 'buildkitTlsDir';
+const STATE_KUBE_BUILDER = 'kubernetesBuilder';
 
 /** The builder a flow builds on next. */
 export interface BuildkitSetup {
@@ -70,7 +72,11 @@ export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
   const binDir = path.join(installed.dir, 'bin');
   core.addPath(binDir);
   const addr =
-    config.address.kind === 'local' ? await startLocalBuilder(binDir, config) : config.address.addr;
+    config.address.kind === 'local'
+      ? await startLocalBuilder(binDir, config)
+      : config.address.kind === 'kubernetes'
+        ? await startBuilderPod(config, release.version)
+        : config.address.addr;
   const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
   const workers = await waitForBuilder(
     path.join(binDir, 'buildctl'),
@@ -95,7 +101,7 @@ export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
         `${release.version} (${release.source === 'github' ? 'GitHub releases' : release.source === 'pinned' ? 'pinned fallback' : 'as requested'})`
       ],
       ['Tool cache', installed.cacheHit ? 'hit' : 'miss (downloaded and verified)'],
-      ['Builder', `${addr}${config.address.kind === 'local' ? ' (started by this action)' : ''}`],
+      ['Builder', `${addr}${config.address.kind === 'remote' ? '' : ' (started by this action)'}`],
       [
         'TLS',
         tls
@@ -153,6 +159,31 @@ async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<s
     `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
   );
   return `unix://${socket}`;
+}
+
+/**
+ * Starts buildkitd as a pod in the cluster (the seed's in-cluster builder), by default the
+ * `moby/buildkit` image of the same version as the buildctl just installed, and returns its
+ * kube-pod:// address. The post step deletes the pod.
+ */
+async function startBuilderPod(config: SetupConfig, version: string): Promise<string> {
+  const { kubeconfig, context } = config.kubernetes;
+  const builder = await startKubernetesBuilder(
+    {
+      namespace: config.kubernetes.namespace,
+      image: config.kubernetes.image ?? `docker.io/moby/buildkit:${version}`,
+      flags: config.buildkitdFlags,
+      config: config.buildkitdConfig,
+      kubeconfig,
+      context,
+      timeoutMs: config.timeoutMs
+    },
+    created =>
+      core.saveState(STATE_KUBE_BUILDER, JSON.stringify({ ...created, kubeconfig, context }))
+  );
+  // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
+  if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
+  return builder.addr;
 }
 
 /**
@@ -218,6 +249,17 @@ export async function post(): Promise<void> {
   if (pid > 0) {
     const stopped = await stopProcess(pid);
     core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
+  }
+  const podState = core.getState(STATE_KUBE_BUILDER);
+  if (podState) {
+    const { namespace, pod, configMap, kubeconfig, context } = JSON.parse(podState) as {
+      namespace: string;
+      pod: string;
+      configMap?: string;
+      kubeconfig?: string;
+      context?: string;
+    };
+    await stopKubernetesBuilder({ namespace, pod, configMap }, { kubeconfig, context });
   }
   for (const dir of [core.getState(STATE_DIR), core.getState(STATE_TLS_DIR)]) {
     if (!dir) continue;

@@ -18,7 +18,11 @@ export const SETUP_INPUTS: InputMapping = {
   'tls-ca': 'builder-tls-ca',
   'tls-cert': 'builder-tls-cert',
   'tls-key': 'builder-tls-key',
-  'tls-server-name': 'builder-tls-server-name'
+  'tls-server-name': 'builder-tls-server-name',
+  'builder-namespace': 'builder-namespace',
+  'builder-image': 'builder-image',
+  kubeconfig: 'kubeconfig',
+  context: 'kube-context'
 };
 
 export const LOGIN_INPUTS: InputMapping = {

@@ -15,7 +15,13 @@ describe('setup-buildctl readConfig', () => {
       address: { kind: 'local' },
       buildkitdFlags: [],
       buildkitdConfig: undefined,
-      timeoutMs: 60_000
+      timeoutMs: 60_000,
+      kubernetes: {
+        namespace: undefined,
+        image: undefined,
+        kubeconfig: undefined,
+        context: undefined
+      }
     });
   });
 
@@ -64,7 +70,7 @@ describe('setup-buildctl readConfig', () => {
       /^Input "download-url" must be an http\(s\) URL template/
     ],
     [{ checksum: 'abc' }, /^Input "checksum" must be a sha256 digest/],
-    [{ addr: 'http://b:1' }, /^Input "addr" must be local or a BuildKit address/],
+    [{ addr: 'http://b:1' }, /^Input "addr" must be local, kubernetes or a BuildKit address/],
     [{ timeout: 'soon' }, /^Input "timeout" must be a duration/],
     [
       { addr: 'tcp://b:1234', 'buildkitd-flags': '--debug' },
@@ -121,5 +127,80 @@ describe('setup-buildctl TLS inputs', () => {
     expect(() =>
       readConfig(inputs({ ...tcp, 'tls-cert': cert, 'tls-key': 'hunter2-secret' }), {})
     ).not.toThrow(/hunter2/);
+  });
+});
+
+describe('setup-buildctl addr: kubernetes', () => {
+  it('reads the builder pod inputs', () => {
+    const config = readConfig(
+      inputs({
+        addr: 'kubernetes',
+        'builder-namespace': 'ci',
+        'builder-image': 'reg.example/buildkit:v1',
+        'buildkitd-config': '[worker.oci]\n  gc = true'
+      }),
+      {}
+    );
+    expect(config.address).toEqual({ kind: 'kubernetes' });
+    expect(config.kubernetes).toEqual({
+      namespace: 'ci',
+      image: 'reg.example/buildkit:v1',
+      kubeconfig: undefined,
+      context: undefined
+    });
+    expect(config.buildkitdConfig).toContain('gc = true');
+  });
+  it.each([
+    [{ addr: 'local', 'builder-namespace': 'ci' }, 'builder-namespace'],
+    [{ addr: 'tcp://h:1', 'builder-image': 'x/y' }, 'builder-image'],
+    [{ addr: 'kubernetes', 'builder-namespace': 'CI' }, 'builder-namespace'],
+    [{ addr: 'kubernetes', 'builder-image': 'Not An Image' }, 'builder-image']
+  ])('rejects %j', (values, input) => {
+    expect(() => readConfig(inputs(values), {})).toThrow(`Input "${input}"`);
+  });
+});
+
+describe('builder pod manifest', () => {
+  it('runs buildkitd privileged on a unix socket, with the config mounted and a readiness probe', async () => {
+    const { builderPod, kubePodAddress, podWaitReason } =
+      await import('../../../src/setup-buildctl/kubernetes.js');
+    const pod = builderPod(
+      'slipway-buildkitd-1',
+      'moby/buildkit:v0.34.2',
+      ['--debug'],
+      'slipway-buildkitd-1'
+    );
+    const container = pod.spec?.containers[0];
+    expect(container?.args).toEqual([
+      '--addr',
+      'unix:///run/buildkit/buildkitd.sock',
+      '--config',
+      '/etc/buildkit/buildkitd.toml',
+      '--debug'
+    ]);
+    expect(container?.securityContext?.privileged).toBe(true);
+    expect(container?.readinessProbe?.exec?.command).toEqual(['buildctl', 'debug', 'workers']);
+    expect(pod.metadata?.labels?.['slipway.dev/builder']).toBe('slipway-buildkitd-1');
+    expect(pod.spec?.volumes?.[0]?.configMap?.name).toBe('slipway-buildkitd-1');
+    expect(builderPod('p', 'i', [], undefined).spec?.volumes).toEqual([]);
+    expect(kubePodAddress('p', 'ci', undefined)).toBe('kube-pod://p?namespace=ci');
+    expect(kubePodAddress('p', 'ci', 'kind-x')).toBe('kube-pod://p?namespace=ci&context=kind-x');
+    expect(
+      podWaitReason({
+        status: {
+          containerStatuses: [
+            {
+              name: 'b',
+              image: 'i',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'ImagePullBackOff', message: 'no such image' } }
+            }
+          ]
+        }
+      })
+    ).toBe('ImagePullBackOff: no such image');
+    expect(podWaitReason(undefined)).toBe('the pod is gone');
   });
 });

@@ -35,7 +35,9 @@ describe('stageInputs', () => {
   });
 
   it('never hands one stage an input meant for another', () => {
-    expect(stageInputs(root, SETUP_INPUTS).raw('context')).toBe('');
+    // The builder's kube context is the cluster's (kube-context), never the build's source.
+    expect(stageInputs(root, SETUP_INPUTS).raw('context')).toBe('ci');
+    expect(stageInputs(root, SETUP_INPUTS).raw('image')).toBe('');
     expect(stageInputs(root, LOGIN_INPUTS).raw('image')).toBe('');
   });
 });

@@ -1,0 +1,166 @@
+import * as core from '@actions/core';
+import type { V1Pod } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { SlipwayError } from '../lib/errors.js';
+import { KubeClient } from '../lib/kube.js';
+import { formatDuration } from '../lib/summary.js';
+
+/**
+ * `addr: kubernetes`: buildkitd as a pod in the cluster the runner is connected to — the seed's
+ * in-cluster builder — reached with buildctl's `kube-pod://` transport (kubectl exec, so no
+ * Service, port or TLS is needed). The pod is privileged (rootful buildkitd, as the seed runs it)
+ * and labelled so the post step, or an operator, can find and delete it.
+ */
+export const BUILDER_LABEL = 'slipway.dev/builder';
+const CONFIG_MOUNT = '/etc/buildkit';
+
+export interface KubernetesBuilderOptions {
+  namespace: string | undefined;
+  image: string;
+  flags: string[];
+  config: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  timeoutMs: number;
+}
+
+export interface KubernetesBuilder {
+  namespace: string;
+  pod: string;
+  configMap: string | undefined;
+  addr: string;
+}
+
+/** The builder pod's manifest (pure, unit-tested). */
+export function builderPod(
+  name: string,
+  image: string,
+  flags: string[],
+  configMap: string | undefined
+): V1Pod {
+  const labels = {
+    'app.kubernetes.io/name': 'buildkitd',
+    'app.kubernetes.io/managed-by': 'slipway',
+    [BUILDER_LABEL]: name
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'buildkitd',
+          image,
+          args: [
+            '--addr',
+            'unix:///run/buildkit/buildkitd.sock',
+            ...(configMap ? ['--config', `${CONFIG_MOUNT}/buildkitd.toml`] : []),
+            ...flags
+          ],
+          securityContext: { privileged: true },
+          readinessProbe: {
+            exec: { command: ['buildctl', 'debug', 'workers'] },
+            initialDelaySeconds: 2,
+            periodSeconds: 3
+          },
+          volumeMounts: configMap ? [{ name: 'config', mountPath: CONFIG_MOUNT }] : []
+        }
+      ],
+      volumes: configMap ? [{ name: 'config', configMap: { name: configMap } }] : []
+    }
+  };
+}
+
+/** `kube-pod://pod?namespace=ns[&context=c]`, the address buildctl dials through kubectl exec. */
+export function kubePodAddress(
+  pod: string,
+  namespace: string,
+  context: string | undefined
+): string {
+  return `kube-pod://${pod}?namespace=${namespace}${context ? `&context=${context}` : ''}`;
+}
+
+/** Why a pod is not Ready yet, from its container states (ImagePullBackOff, CrashLoopBackOff…). */
+export function podWaitReason(pod: V1Pod | undefined): string {
+  if (!pod) return 'the pod is gone';
+  const status = pod.status?.containerStatuses?.[0];
+  const waiting = status?.state?.waiting;
+  if (waiting?.reason) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+  const terminated = status?.state?.terminated;
+  if (terminated) return `terminated (${terminated.reason ?? 'exit'} ${terminated.exitCode})`;
+  const unscheduled = pod.status?.conditions?.find(
+    c => c.type === 'PodScheduled' && c.status === 'False'
+  );
+  if (unscheduled) return `not scheduled: ${unscheduled.message ?? unscheduled.reason ?? ''}`;
+  return `phase ${pod.status?.phase ?? 'Pending'}`;
+}
+
+function isReady(pod: V1Pod | undefined): boolean {
+  return (pod?.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * Creates the builder (config map first, when a config is given) and waits until the pod is
+ * Ready. `onCreated` runs as soon as something exists, so the post step can clean up even when the
+ * wait fails.
+ */
+export async function startKubernetesBuilder(
+  options: KubernetesBuilderOptions,
+  onCreated: (builder: KubernetesBuilder) => void
+): Promise<KubernetesBuilder> {
+  const kube = await KubeClient.connect({
+    kubeconfig: options.kubeconfig,
+    context: options.context
+  });
+  const namespace = options.namespace ?? kube.target.namespace;
+  const name = `slipway-buildkitd-${randomBytes(4).toString('hex')}`;
+  const configMap = options.config ? name : undefined;
+  const builder: KubernetesBuilder = {
+    namespace,
+    pod: name,
+    configMap,
+    addr: kubePodAddress(name, namespace, options.context)
+  };
+  if (configMap) {
+    await kube.createConfigMap(namespace, {
+      metadata: {
+        name: configMap,
+        labels: { 'app.kubernetes.io/managed-by': 'slipway', [BUILDER_LABEL]: name }
+      },
+      data: { 'buildkitd.toml': options.config ?? '' }
+    });
+    onCreated(builder);
+  }
+  await kube.createPod(namespace, builderPod(name, options.image, options.flags, configMap));
+  onCreated(builder);
+  core.info(
+    `Created builder pod ${namespace}/${name} (${options.image}); waiting until it is Ready`
+  );
+  const deadline = Date.now() + options.timeoutMs;
+  let pod: V1Pod | undefined;
+  while (Date.now() < deadline) {
+    pod = await kube.readPod(namespace, name);
+    if (isReady(pod)) return builder;
+    if (pod?.status?.phase === 'Failed' || pod?.status?.phase === 'Succeeded') break;
+    await new Promise(resolve => setTimeout(resolve, 1000));
+  }
+  throw new SlipwayError(
+    `The builder pod ${namespace}/${name} did not become Ready within ${formatDuration(options.timeoutMs)}: ${podWaitReason(pod)}.`,
+    {
+      hint: 'Check that the cluster can pull builder-image and allows privileged pods in that namespace, or raise timeout.'
+    }
+  );
+}
+
+/** Deletes the builder pod and its config map; a builder already gone is fine. */
+export async function stopKubernetesBuilder(
+  builder: Pick<KubernetesBuilder, 'namespace' | 'pod' | 'configMap'>,
+  options: { kubeconfig: string | undefined; context: string | undefined }
+): Promise<void> {
+  const kube = await KubeClient.connect(options);
+  await kube.deletePod(builder.namespace, builder.pod);
+  if (builder.configMap) await kube.deleteConfigMap(builder.namespace, builder.configMap);
+  core.info(`Deleted builder pod ${builder.namespace}/${builder.pod}`);
+}
