@@ -64,11 +64,6 @@ export default async function helmDeploy({ root, runs }) {
   const kubectl = args =>
     runProcess('kubectl', ['--kubeconfig', facts.KUBECONFIG, ...args], { allowFailure: true });
   try {
-    const deploy = await sideBySide({
-      runs,
-      a: { label: 'action (Helm 4)', fn: action },
-      b: { label: 'raw helm upgrade --install', fn: raw }
-    });
     // Setup alone: timed to the end of the action's "Helm" log group, on a PATH without helm.
     const setupInputs = {
       release: 'web',
@@ -102,6 +97,11 @@ export default async function helmDeploy({ root, runs }) {
         fn: () =>
           timeBundleToLine(root, 'helm-deploy-namespace', setupInputs, cold, noHelm, HELM_READY)
       }
+    });
+    const deploy = await sideBySide({
+      runs,
+      a: { label: 'action (Helm 4)', fn: action },
+      b: { label: 'raw helm upgrade --install', fn: raw }
     });
     return [
       {

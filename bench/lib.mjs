@@ -101,8 +101,8 @@ export function stackFacts() {
   );
 }
 
-/** Runs an action bundle as the runner does (INPUT_* variables, file commands in `runnerDir`). */
-export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) {
+/** The runner's environment for a bundle: INPUT_* variables, file commands in `runnerDir`. */
+function bundleEnv(runnerDir, inputs, extraEnv) {
   for (const dir of ['temp', 'tool-cache', 'commands'])
     mkdirSync(path.join(runnerDir, dir), { recursive: true });
   const env = {
@@ -122,6 +122,12 @@ export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) 
     writeFileSync(env[name], '');
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return env;
+}
+
+/** Runs an action bundle as the runner does (INPUT_* variables, file commands in `runnerDir`). */
+export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) {
+  const env = bundleEnv(runnerDir, inputs, extraEnv);
   return runProcess(process.execPath, [path.join(root, 'dist', action, 'index.js')], { env });
 }
 
@@ -130,25 +136,7 @@ export function runActionBundle(root, action, inputs, runnerDir, extraEnv = {}) 
  * `pattern` (a stage of interest has finished), then stops the process.
  */
 export function timeBundleToLine(root, action, inputs, runnerDir, extraEnv, pattern) {
-  for (const dir of ['temp', 'tool-cache', 'commands'])
-    mkdirSync(path.join(runnerDir, dir), { recursive: true });
-  const env = {
-    ...process.env,
-    RUNNER_TEMP: path.join(runnerDir, 'temp'),
-    RUNNER_TOOL_CACHE: path.join(runnerDir, 'tool-cache'),
-    ...extraEnv
-  };
-  for (const name of [
-    'GITHUB_OUTPUT',
-    'GITHUB_ENV',
-    'GITHUB_PATH',
-    'GITHUB_STATE',
-    'GITHUB_STEP_SUMMARY'
-  ]) {
-    env[name] = path.join(runnerDir, 'commands', name);
-    writeFileSync(env[name], '');
-  }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  const env = bundleEnv(runnerDir, inputs, extraEnv);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'dist', action, 'index.js')], {
       env,

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,4 +53,35 @@ export function pushScratchImage(
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
+}
+
+/**
+ * A second buildkitd (the stack's binary and config, its own root) on a random loopback port,
+ * optionally requiring TLS client certificates; `stop` kills it.
+ */
+export function startPrivateBuildkitd(options: {
+  root: string;
+  tls?: { ca: string; cert: string; key: string };
+}): { addr: string; daemon: import('node:child_process').ChildProcess; stop: () => Promise<void> } {
+  const addr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
+  const config = path.join(
+    path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
+    'buildkitd.toml'
+  );
+  const tlsArgs = options.tls
+    ? ['--tlscacert', options.tls.ca, '--tlscert', options.tls.cert, '--tlskey', options.tls.key]
+    : [];
+  const daemon = spawn(
+    stackFact('BUILDKITD'),
+    ['--config', config, '--root', options.root, '--addr', addr, ...tlsArgs],
+    { stdio: 'ignore' }
+  );
+  return {
+    addr,
+    daemon,
+    stop: async () => {
+      daemon.kill('SIGKILL');
+      await new Promise(resolve => setTimeout(resolve, 300));
+    }
+  };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
 import { pushSourceChange } from '../helpers/git.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 
@@ -21,20 +21,7 @@ const tempDirs: string[] = [];
 
 beforeAll(() => {
   kubectl(['create', 'namespace', secretNamespace]);
-  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
-    'base64'
-  );
-  const dockerconfig = JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } });
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/dockerconfigjson',
-      metadata: { name: 'registry-credentials', namespace: secretNamespace },
-      data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
-    })
-  );
+  applyRegistrySecret(secretNamespace);
 });
 afterAll(() => {
   created.forEach(deleteNamespace);

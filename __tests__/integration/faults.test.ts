@@ -19,8 +19,9 @@ import {
   runPost,
   visibleText
 } from '../helpers/action-runner.js';
+import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 import { startHttpServer } from '../helpers/http.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 
 /**
@@ -34,18 +35,7 @@ const namespace = uniqueName('faults');
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
 
 function applyDockerConfigSecret(name: string, server: string, password: string): void {
-  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${password}`).toString('base64');
-  const dockerconfig = JSON.stringify({ auths: { [server]: { auth } } });
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/dockerconfigjson',
-      metadata: { name, namespace },
-      data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
-    })
-  );
+  applyRegistrySecret(namespace, { name, server, password });
 }
 
 /** A copy of the admin kubeconfig with another server or user, for API faults. */
@@ -131,22 +121,9 @@ describe('BuildKit faults', () => {
   });
 
   it('buildkitd killed mid-build: the build fails naming the builder, within its timeout', async () => {
-    const addr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
-    daemon = spawn(
-      stackFact('BUILDKITD'),
-      [
-        '--config',
-        path.join(
-          path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
-          'buildkitd.toml'
-        ),
-        '--root',
-        path.join(work, 'root'),
-        '--addr',
-        addr
-      ],
-      { stdio: 'ignore' }
-    );
+    const builder = startPrivateBuildkitd({ root: path.join(work, 'root') });
+    daemon = builder.daemon;
+    const addr = builder.addr;
     // A context big enough that the transfer is still running when the daemon dies.
     const context = path.join(work, 'context');
     mkdirSync(context);

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { projectRoot, runMain, runPost } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
-import { registryPassword, stackFact } from '../helpers/stack.js';
+import { stackFact } from '../helpers/stack.js';
 
 /**
  * Load: 8 whole pipelines (the root action: builder check, login from the Secret, build and push,
@@ -22,20 +22,7 @@ let binary: string;
 
 beforeAll(() => {
   kubectl(['create', 'namespace', secretNamespace]);
-  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
-    'base64'
-  );
-  const dockerconfig = JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } });
-  kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/dockerconfigjson',
-      metadata: { name: 'registry-credentials', namespace: secretNamespace },
-      data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
-    })
-  );
+  applyRegistrySecret(secretNamespace);
   work = mkdtempSync(path.join(tmpdir(), 'load-'));
   binary = path.join(work, 'sample-app');
   execFileSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', binary, '.'], {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -22,9 +22,10 @@ import {
   type ActionRun,
   type RunnerDirs
 } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 import { makeTlsMaterial } from '../helpers/tls.js';
+import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 
 /**
  * Security suite, through the real bundles on the real stack.
@@ -63,43 +64,12 @@ describe('canary secrets never leak', () => {
 
   beforeAll(async () => {
     kubectl(['create', 'namespace', namespace]);
-    const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
-      'base64'
-    );
-    const dockerconfig = JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } });
-    kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'kubernetes.io/dockerconfigjson',
-        metadata: { name: 'registry-credentials', namespace },
-        data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
-      })
-    );
+    applyRegistrySecret(namespace);
     tls = makeTlsMaterial(serverName);
-    tlsAddr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
-    daemon = spawn(
-      stackFact('BUILDKITD'),
-      [
-        '--config',
-        path.join(
-          path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
-          'buildkitd.toml'
-        ),
-        '--root',
-        path.join(tls.dir, 'root'),
-        '--addr',
-        tlsAddr,
-        '--tlscacert',
-        tls.files.ca,
-        '--tlscert',
-        tls.files.serverCert,
-        '--tlskey',
-        tls.files.serverKey
-      ],
-      { stdio: 'ignore' }
-    );
+    ({ daemon, addr: tlsAddr } = startPrivateBuildkitd({
+      root: path.join(tls.dir, 'root'),
+      tls: { ca: tls.files.ca, cert: tls.files.serverCert, key: tls.files.serverKey }
+    }));
     home = mkdtempSync(path.join(tmpdir(), 'sec-home-'));
     tmp = mkdtempSync(path.join(tmpdir(), 'sec-tmp-'));
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { newRunnerDirs, runMain, runPost, visibleText } from '../helpers/action-runner.js';
@@ -7,6 +7,7 @@ import { startHttpServer } from '../helpers/http.js';
 import { deleteNamespace, kubectl } from '../helpers/kube.js';
 import { stackFact } from '../helpers/stack.js';
 import { makeTlsMaterial } from '../helpers/tls.js';
+import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 
 /**
  * setup-buildctl through its real bundle: a real BuildKit release tarball (built by the stack)
@@ -193,30 +194,11 @@ describe('setup-buildctl with a TLS builder', () => {
 
   beforeAll(async () => {
     tls = makeTlsMaterial(serverName);
-    const port = 25300 + Math.floor(Math.random() * 600);
-    addr = `tcp://127.0.0.1:${port}`;
     // A second buildkitd (the stack's binary) that requires client certificates.
-    daemon = spawn(
-      stackFact('BUILDKITD'),
-      [
-        '--config',
-        path.join(
-          path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
-          'buildkitd.toml'
-        ),
-        '--root',
-        path.join(tls.dir, 'root'),
-        '--addr',
-        addr,
-        '--tlscacert',
-        tls.files.ca,
-        '--tlscert',
-        tls.files.serverCert,
-        '--tlskey',
-        tls.files.serverKey
-      ],
-      { stdio: 'ignore' }
-    );
+    ({ daemon, addr: addr } = startPrivateBuildkitd({
+      root: path.join(tls.dir, 'root'),
+      tls: { ca: tls.files.ca, cert: tls.files.serverCert, key: tls.files.serverKey }
+    }));
   });
   afterAll(async () => {
     daemon.kill('SIGTERM');

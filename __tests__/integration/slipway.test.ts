@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, runMain, runPost, visibleText } from '../helpers/action-runner.js';
 import { pushSourceChange } from '../helpers/git.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 
@@ -16,18 +16,7 @@ const namespace = uniqueName('slipway-root');
 
 beforeAll(() => {
   kubectl(['create', 'namespace', namespace]);
-  const auth = Buffer.from(`${stackFact('REGISTRY_USER')}:${registryPassword()}`).toString(
-    'base64'
-  );
-  const dockerconfig = JSON.stringify({ auths: { [stackFact('REGISTRY_TLS')]: { auth } } });
-  const secret = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/dockerconfigjson',
-    metadata: { name: 'registry-credentials', namespace },
-    data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
-  };
-  kubectl(['apply', '-f', '-'], JSON.stringify(secret));
+  applyRegistrySecret(namespace);
 });
 afterAll(() => deleteNamespace(namespace));
 
