@@ -80,12 +80,13 @@ export default async function helmDeploy({ root, runs }) {
       a: {
         label: 'helm from the tool cache',
         fn: () =>
-          runActionBundle(
+          timeBundleToLine(
             root,
             'helm-deploy-namespace',
             setupInputs,
             path.join(base, 'warm'),
-            noHelm
+            noHelm,
+            HELM_READY
           )
       },
       b: {
