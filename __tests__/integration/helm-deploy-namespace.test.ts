@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -12,7 +13,8 @@ import {
   visibleText
 } from '../helpers/action-runner.js';
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
-import { stackFact } from '../helpers/stack.js';
+import { writeDockerConfig } from '../helpers/registry.js';
+import { registryPassword, stackFact } from '../helpers/stack.js';
 
 /**
  * helm-deploy-namespace through its real bundle against the stack's API server (RBAC on, kwok
@@ -120,6 +122,7 @@ describe.each([
       `${repository}@${inputs.digest}`
     );
     expect(first.summary).toContain('Deployment/web-sample-app 1/1');
+    expect(first.summary).toContain('| **Chart** | `sample-app-0.1.0` |');
     const before = replicaSets(namespace);
 
     const second = await runMain(
@@ -432,6 +435,76 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     expect(
       kubectl(['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name']).trim()
     ).toBe('');
+  }, 60_000);
+});
+
+describe('helm-deploy-namespace with an OCI chart', () => {
+  const chartRepo = `oci://${stackFact('REGISTRY_TLS')}/slipway-charts-${process.pid}`;
+  let dockerConfig: string;
+  beforeAll(() => {
+    // Publish the sample chart to the stack's TLS + auth registry with raw helm.
+    dockerConfig = writeDockerConfig();
+    const dir = mkdtempSync(path.join(tmpdir(), 'oci-chart-'));
+    execFileSync(stackFact('HELM4'), ['package', chart, '--destination', dir], { stdio: 'ignore' });
+    execFileSync(
+      stackFact('HELM4'),
+      [
+        'push',
+        path.join(dir, 'sample-app-0.1.0.tgz'),
+        chartRepo,
+        '--registry-config',
+        path.join(dockerConfig, 'config.json'),
+        '--ca-file',
+        stackFact('REGISTRY_CA')
+      ],
+      { stdio: 'ignore' }
+    );
+  });
+
+  // Helm 4 only: Helm 3.17 always speaks plain HTTP to loopback OCI registries, and the stack's
+  // registry is TLS on 127.0.0.1 (Helm 3 gets the same --registry-config on real hosts).
+  it.each([['Helm 4', 'HELM4']])(
+    '%s pulls it with the registry login in DOCKER_CONFIG',
+    async (_, fact) => {
+      const namespace = newNamespace('hdn-oci');
+      const inputs = {
+        release: 'web',
+        namespace,
+        chart: `${chartRepo}/sample-app`,
+        'chart-version': '0.1.0',
+        'ca-file': stackFact('REGISTRY_CA')
+      };
+      const run = await runMain('helm-deploy-namespace', inputs, {
+        env: { ...helmEnv(stackFact(fact)), DOCKER_CONFIG: dockerConfig }
+      });
+      expect({ code: run.exitCode, log: run.exitCode ? run.stdout.slice(-2000) : '' }).toEqual({
+        code: 0,
+        log: ''
+      });
+      expect(run.summary).toContain(`${chartRepo}/sample-app@0.1.0`);
+      expect(run.stdout).toContain(`--registry-config ${path.join(dockerConfig, 'config.json')}`);
+      expect(visibleText(run)).not.toContain(registryPassword());
+    },
+    120_000
+  );
+
+  it('fails clearly without credentials', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'no-docker-config-'));
+    const run = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace: newNamespace('hdn-oci-denied'),
+        chart: `${chartRepo}/sample-app`,
+        'chart-version': '0.1.0',
+        'ca-file': stackFact('REGISTRY_CA')
+      },
+      { env: { ...helmEnv(stackFact('HELM4')), DOCKER_CONFIG: empty, HOME: empty } }
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(
+      /::error::helm upgrade --install web .*failed: .*(credential|unauthorized|401)/i
+    );
   }, 60_000);
 });
 

@@ -23,6 +23,7 @@ export interface DeployConfig {
   chart: string;
   chartVersion: string | undefined;
   repoUrl: string | undefined;
+  caFile: string | undefined;
   valuesFiles: string[];
   /** The `values` input, already parsed (a YAML mapping). */
   values: Record<string, unknown> | undefined;
@@ -201,6 +202,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
       'must be an http(s) URL template, e.g. https://mirror/helm/helm-{version}-linux-{arch}.tar.gz.'
     );
   }
+  const caFileRaw = inputs.optionalString('ca-file');
   const historyMax = parseInteger('history-max', inputs.raw('history-max'), { min: 0, max: 1000 });
   return {
     action,
@@ -209,6 +211,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     chart: chartRaw ? parseChart(chartRaw, workspace) : '',
     chartVersion,
     repoUrl,
+    caFile: caFileRaw ? resolveLocalPath('ca-file', caFileRaw, workspace) : undefined,
     valuesFiles: inputs
       .list('values-files', { commas: true })
       .map(file => resolveLocalPath('values-files', file, workspace)),

@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
 import { createTwoFilesPatch } from 'diff';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify as toYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { InputError, SlipwayError } from '../lib/errors.js';
 import { run, type RunResult } from '../lib/exec.js';
 import {
@@ -190,6 +190,8 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
       timeoutMs: config.timeoutMs,
       force: config.force,
       historyMax: config.historyMax,
+      caFile: config.caFile,
+      registryConfig: ociRegistryConfig(config.chart),
       dryRun: config.dryRun ? (namespaceState === 'missing' ? 'client' : 'server') : undefined
     };
     if (config.dryRun) return await dryRun(ctx, plan);
@@ -201,6 +203,18 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
     if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade, started);
     return await reportSuccess(ctx, started, namespaceState);
   }
+}
+
+/**
+ * `oci://` charts are pulled with the registry login's credentials: DOCKER_CONFIG's config.json
+ * (written by registry-login-from-secret) is in the format helm's --registry-config reads. Helm 4
+ * would find it by itself; Helm 3 only reads its own file unless told.
+ */
+function ociRegistryConfig(chart: string): string | undefined {
+  const dir = process.env.DOCKER_CONFIG;
+  if (!chart.startsWith('oci://') || !dir) return undefined;
+  const file = path.join(dir, 'config.json');
+  return existsSync(file) ? file : undefined;
 }
 
 type NamespaceState = 'created' | 'updated' | 'unchanged' | 'missing';
@@ -446,7 +460,7 @@ async function reportSuccess(
     .heading('helm-deploy-namespace')
     .facts([
       ['Release', config.release],
-      ['Chart', status.chart],
+      ['Chart', status.chart || describeChart(config)],
       ['Revision', status.revision],
       ['Status', status.status],
       ['Namespace', `${config.namespace} (${namespaceState})`],
@@ -465,6 +479,26 @@ async function reportSuccess(
     manifestDigest: digest,
     kubeconfig
   };
+}
+
+/**
+ * `name-version` for the summary: helm's status JSON has no chart metadata, so a local chart's
+ * Chart.yaml is read, and a repository or OCI chart is named as given.
+ */
+export function describeChart(config: Pick<DeployConfig, 'chart' | 'chartVersion'>): string {
+  const chartYaml = path.join(config.chart, 'Chart.yaml');
+  if (path.isAbsolute(config.chart) && existsSync(chartYaml)) {
+    try {
+      const meta = parseYaml(readFileSync(chartYaml, 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (meta.name) return `${meta.name}-${meta.version ?? ''}`;
+    } catch {
+      // fall through to the reference as given
+    }
+  }
+  return config.chartVersion ? `${config.chart}@${config.chartVersion}` : config.chart;
 }
 
 /** `Deployment/app 2/2` for each workload in the manifest (read in parallel). */

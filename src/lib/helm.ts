@@ -85,6 +85,10 @@ export interface UpgradePlan extends HelmTarget {
   /** `server` needs the namespace to exist; `client` touches nothing. */
   dryRun?: 'client' | 'server' | undefined;
   historyMax?: number | undefined;
+  /** CA bundle for the chart repository or OCI registry (`--ca-file`). */
+  caFile?: string | undefined;
+  /** Registry credentials for `oci://` charts (`--registry-config`, docker config format). */
+  registryConfig?: string | undefined;
 }
 
 /**
@@ -98,6 +102,8 @@ export function upgradeArgs(plan: UpgradePlan, major: number): string[] {
   const args = ['upgrade', '--install', plan.release, plan.chart, ...targetArgs(plan)];
   if (plan.chartVersion) args.push('--version', plan.chartVersion);
   if (plan.repoUrl) args.push('--repo', plan.repoUrl);
+  if (plan.caFile) args.push('--ca-file', plan.caFile);
+  if (plan.registryConfig) args.push('--registry-config', plan.registryConfig);
   for (const file of plan.valuesFiles) args.push('--values', file);
   if (plan.dryRun) {
     args.push(`--dry-run=${plan.dryRun}`);

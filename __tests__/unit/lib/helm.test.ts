@@ -81,6 +81,13 @@ describe('upgradeArgs', () => {
     expect(args).toContain('--dry-run=server');
     expect(args).not.toContain('--rollback-on-failure');
   });
+  it('passes the CA bundle and, for oci charts, the registry config', () => {
+    const args = upgradeArgs(
+      { ...plan, chart: 'oci://r/c', caFile: '/ca.pem', registryConfig: '/d/config.json' },
+      3
+    );
+    expect(args.join(' ')).toContain('--ca-file /ca.pem --registry-config /d/config.json');
+  });
   it('adds kubeconfig, context, version and repo', () => {
     const args = upgradeArgs(
       {
