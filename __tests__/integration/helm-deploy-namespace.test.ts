@@ -13,6 +13,7 @@ import {
   visibleText
 } from '../helpers/action-runner.js';
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { startHttpServer } from '../helpers/http.js';
 import { writeDockerConfig } from '../helpers/registry.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 
@@ -506,6 +507,50 @@ describe('helm-deploy-namespace with an OCI chart', () => {
       /::error::helm upgrade --install web .*failed: .*(credential|unauthorized|401)/i
     );
   }, 60_000);
+});
+
+describe('helm-deploy-namespace with a chart repository', () => {
+  it('installs name + repo-url + chart-version from a real HTTP chart repository (helm repo index)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'chart-repo-'));
+    execFileSync(stackFact('HELM4'), ['package', chart, '--destination', dir], { stdio: 'ignore' });
+    const server = await startHttpServer((req, res) => {
+      const file = path.join(dir, path.basename(req.url ?? ''));
+      if (existsSync(file)) {
+        res.writeHead(200);
+        res.end(readFileSync(file));
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    try {
+      execFileSync(stackFact('HELM4'), ['repo', 'index', dir, '--url', server.url], {
+        stdio: 'ignore'
+      });
+      const home = mkdtempSync(path.join(tmpdir(), 'chart-repo-home-'));
+      const namespace = newNamespace('hdn-repo');
+      const run = await runMain(
+        'helm-deploy-namespace',
+        {
+          release: 'web',
+          namespace,
+          chart: 'sample-app',
+          'repo-url': server.url,
+          'chart-version': '0.1.0'
+        },
+        { env: { ...helmEnv(stackFact('HELM4')), HOME: home } }
+      );
+      expect({ code: run.exitCode, log: run.exitCode ? run.stdout.slice(-2000) : '' }).toEqual({
+        code: 0,
+        log: ''
+      });
+      expect(server.requests).toContain('GET /index.yaml');
+      expect(server.requests).toContain('GET /sample-app-0.1.0.tgz');
+      expect(deployment(namespace, 'web').status.readyReplicas).toBe(1);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });
 
 describe('helm-deploy-namespace installs helm', () => {
