@@ -358,6 +358,16 @@ export class KubeClient {
     );
   }
 
+  /** `request`'s answer, or `fallback` when the object does not exist (404). */
+  private async unlessNotFound<T, F>(fallback: F, request: () => Promise<T>): Promise<T | F> {
+    try {
+      return await request();
+    } catch (error) {
+      if (isNotFound(error)) return fallback;
+      throw error;
+    }
+  }
+
   /** Runs one API call with retries of transient failures and error mapping. */
   async call<T>(operation: KubeOperation, request: () => Promise<T>): Promise<T> {
     try {
@@ -381,14 +391,9 @@ export class KubeClient {
 
   /** The namespace, or `undefined` when it does not exist. */
   async readNamespace(name: string): Promise<V1Namespace | undefined> {
-    try {
-      return await this.call(namespaceOperation('get', name), () =>
-        this.api.readNamespace({ name })
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return this.unlessNotFound(undefined, () =>
+      this.call(namespaceOperation('get', name), () => this.api.readNamespace({ name }))
+    );
   }
 
   /** Creates the namespace or patches its labels/annotations; idempotent. */
@@ -465,29 +470,22 @@ export class KubeClient {
 
   /** The pod, or `undefined` when it does not exist. */
   async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    try {
-      return await this.call(
-        { verb: 'get', resource: 'pods', group: '', kind: 'Pod', namespace, name },
-        () => this.api.readNamespacedPod({ namespace, name })
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return this.unlessNotFound(undefined, () =>
+      this.call({ verb: 'get', resource: 'pods', group: '', kind: 'Pod', namespace, name }, () =>
+        this.api.readNamespacedPod({ namespace, name })
+      )
+    );
   }
 
   /** Deletes the pod right away (no grace period); false when it was already gone. */
   async deletePod(namespace: string, name: string): Promise<boolean> {
-    try {
+    return this.unlessNotFound(false, async () => {
       await this.call(
         { verb: 'delete', resource: 'pods', group: '', kind: 'Pod', namespace, name },
         () => this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
       );
       return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    });
   }
 
   async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
@@ -505,16 +503,13 @@ export class KubeClient {
   }
 
   async deleteConfigMap(namespace: string, name: string): Promise<boolean> {
-    try {
+    return this.unlessNotFound(false, async () => {
       await this.call(
         { verb: 'delete', resource: 'configmaps', group: '', kind: 'ConfigMap', namespace, name },
         () => this.api.deleteNamespacedConfigMap({ namespace, name })
       );
       return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    });
   }
 
   /** The namespace's events, oldest first (diagnostics). */
@@ -577,13 +572,10 @@ export class KubeClient {
 
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
   async deleteNamespace(name: string): Promise<boolean> {
-    try {
+    return this.unlessNotFound(false, async () => {
       await this.call(namespaceOperation('delete', name), () => this.api.deleteNamespace({ name }));
       return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    });
   }
 }
 
