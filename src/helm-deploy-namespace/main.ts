@@ -10,11 +10,11 @@ import {
   historyArgs,
   isLockedReleaseError,
   isPending,
+  isReleaseNotFound,
   lastGoodRevision,
   latestRecordState,
   usesSecretStorage,
   listArgs,
-  manifestArgs,
   manifestDigest,
   manifestResources,
   parseHistory,
@@ -152,18 +152,13 @@ function helmEnv(ctx: Context): Record<string, string> {
 async function releaseStatus(ctx: Context): Promise<ReleaseStatus | undefined> {
   const result = await helmRun(ctx, statusArgs(ctx.target), true);
   if (result.exitCode === 0) return parseReleaseStatus(result.stdout);
-  if (/not found/i.test(result.stderr)) return undefined;
+  if (isReleaseNotFound(result.stderr)) return undefined;
   throw new SlipwayError(`helm status ${ctx.config.release} failed: ${lastLine(result)}`);
 }
 
 async function releaseHistory(ctx: Context): Promise<HistoryEntry[]> {
   const result = await helmRun(ctx, historyArgs(ctx.target), true);
   return result.exitCode === 0 ? parseHistory(result.stdout) : [];
-}
-
-async function releaseManifest(ctx: Context): Promise<string | undefined> {
-  const result = await helmRun(ctx, manifestArgs(ctx.target), true);
-  return result.exitCode === 0 ? result.stdout : undefined;
 }
 
 function lastLine(result: RunResult): string {
@@ -177,32 +172,30 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
   const namespaceState = await prepareNamespace(ctx);
   // A namespace created just now holds no release, so there is nothing to recover.
   if (namespaceState !== 'created') await recoverPendingRelease(ctx);
-  {
-    const generated = writeGeneratedValues(config, ctx.workDir);
-    const plan: UpgradePlan = {
-      ...ctx.target,
-      chart: config.chart,
-      chartVersion: config.chartVersion,
-      repoUrl: config.repoUrl,
-      valuesFiles: [...config.valuesFiles, ...(generated ? [generated] : [])],
-      atomic: config.atomic,
-      wait: config.wait,
-      timeoutMs: config.timeoutMs,
-      force: config.force,
-      historyMax: config.historyMax,
-      caFile: config.caFile,
-      registryConfig: ociRegistryConfig(config.chart),
-      dryRun: config.dryRun ? (namespaceState === 'missing' ? 'client' : 'server') : undefined
-    };
-    if (config.dryRun) return await dryRun(ctx, plan);
-    // An atomic failure waits once for the rollout and once more for the rollback.
-    const processTimeout = config.timeoutMs * (config.atomic ? 2 : 1) + 120_000;
-    const upgrade = await core.group(`helm upgrade --install ${config.release}`, () =>
-      helmRun(ctx, upgradeArgs(plan, ctx.helm.major), false, processTimeout)
-    );
-    if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade, started);
-    return await reportSuccess(ctx, started, namespaceState);
-  }
+  const generated = writeGeneratedValues(config, ctx.workDir);
+  const plan: UpgradePlan = {
+    ...ctx.target,
+    chart: config.chart,
+    chartVersion: config.chartVersion,
+    repoUrl: config.repoUrl,
+    valuesFiles: [...config.valuesFiles, ...(generated ? [generated] : [])],
+    atomic: config.atomic,
+    wait: config.wait,
+    timeoutMs: config.timeoutMs,
+    force: config.force,
+    historyMax: config.historyMax,
+    caFile: config.caFile,
+    registryConfig: ociRegistryConfig(config.chart),
+    dryRun: config.dryRun ? (namespaceState === 'missing' ? 'client' : 'server') : undefined
+  };
+  if (config.dryRun) return await dryRun(ctx, plan);
+  // An atomic failure waits once for the rollout and once more for the rollback.
+  const processTimeout = config.timeoutMs * (config.atomic ? 2 : 1) + 120_000;
+  const upgrade = await core.group(`helm upgrade --install ${config.release}`, () =>
+    helmRun(ctx, upgradeArgs(plan, ctx.helm.major), false, processTimeout)
+  );
+  if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade, started);
+  return await reportSuccess(ctx, started, namespaceState);
 }
 
 /**
@@ -344,9 +337,10 @@ async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployResult> {
     throw new SlipwayError(`The dry run of ${ctx.config.release} failed: ${lastLine(result)}`);
   }
   const rendered = extractManifest(result.stdout);
-  const current = (await ctx.kube.readNamespace(ctx.config.namespace))
-    ? ((await releaseManifest(ctx)) ?? '')
-    : '';
+  // A client-side dry run means the namespace is missing, so nothing is deployed yet.
+  const status =
+    plan.dryRun === 'server' ? await releaseStatus(ctx).catch(() => undefined) : undefined;
+  const current = status?.manifest ?? '';
   const patch = createTwoFilesPatch(
     'deployed',
     'rendered',
@@ -360,7 +354,6 @@ async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployResult> {
   await core.group('Changes against the deployed release', async () =>
     core.info(current ? patch : '(no deployed release: everything is new)')
   );
-  const status = await releaseStatus(ctx).catch(() => undefined);
   await new SummaryBuilder()
     .heading('helm-deploy-namespace (dry run)')
     .facts([
@@ -443,12 +436,12 @@ async function reportSuccess(
   namespaceState: NamespaceState
 ): Promise<DeployResult> {
   const { config } = ctx;
-  const [status, manifest] = await Promise.all([releaseStatus(ctx), releaseManifest(ctx)]);
+  // helm status includes the rendered manifest: no separate `helm get manifest`.
+  const status = await releaseStatus(ctx);
   if (!status)
     throw new SlipwayError(`helm reported success but release ${config.release} is not found.`);
-  const resources = manifest ? manifestResources(manifest) : [];
-  const readiness = await workloadReadiness(ctx, resources);
-  const digest = manifestDigest(manifest ?? '');
+  const readiness = await workloadReadiness(ctx, manifestResources(status.manifest));
+  const digest = manifestDigest(status.manifest);
   const kubeconfig = config.setContextNamespace ? await writeNamespacedKubeconfig(ctx) : undefined;
   const image = config.image
     ? `${config.image.repository}${config.image.digest ? `@${config.image.digest}` : `:${config.image.tag ?? 'latest'}`}`

@@ -151,10 +151,6 @@ export function historyArgs(target: HelmTarget & { release: string }): string[] 
   return ['history', target.release, ...targetArgs(target), '--output', 'json', '--max', '20'];
 }
 
-export function manifestArgs(target: HelmTarget & { release: string }): string[] {
-  return ['get', 'manifest', target.release, ...targetArgs(target)];
-}
-
 export function listArgs(target: HelmTarget): string[] {
   return ['list', ...targetArgs(target), '--all', '--short'];
 }
@@ -414,5 +410,5 @@ export function isLockedReleaseError(output: string): boolean {
 
 /** Whether helm said the release does not exist (status/history on a first install). */
 export function isReleaseNotFound(output: string): boolean {
-  return /release: not found|not found/i.test(output);
+  return /not found/i.test(output);
 }

@@ -552,22 +552,15 @@ export class KubeClient {
     this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api);
     const apps = this.apps;
     const resource = kind === 'Deployment' ? 'deployments' : 'statefulsets';
-    try {
-      const object = await this.call(
-        { verb: 'get', resource, group: 'apps', kind, namespace, name },
-        () =>
-          kind === 'Deployment'
-            ? apps.readNamespacedDeployment({ namespace, name })
-            : apps.readNamespacedStatefulSet({ namespace, name })
-      );
-      return {
-        ready: object.status?.readyReplicas ?? 0,
-        wanted: object.spec?.replicas ?? 1
-      };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const object = await this.unlessNotFound(undefined, () =>
+      this.call({ verb: 'get', resource, group: 'apps', kind, namespace, name }, () =>
+        kind === 'Deployment'
+          ? apps.readNamespacedDeployment({ namespace, name })
+          : apps.readNamespacedStatefulSet({ namespace, name })
+      )
+    );
+    if (!object) return undefined;
+    return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
   }
 
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
