@@ -41,3 +41,9 @@ export function stackFact(key: string): string {
 export function registryPassword(): string {
   return readFileSync(stackFact('REGISTRY_PASSWORD_FILE'), 'utf8').trim();
 }
+
+/** PATH with a helm binary's directory (default the stack's Helm 4) in front, so an action finds
+ * it instead of installing one. */
+export function pathWithHelm(helm: string = stackFact('HELM4')): string {
+  return `${path.dirname(helm)}:${process.env.PATH ?? ''}`;
+}

@@ -22,7 +22,7 @@ import {
 import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 import { startHttpServer } from '../helpers/http.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
-import { registryPassword, stackFact } from '../helpers/stack.js';
+import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
  * Fault suite: real components stopped, unreachable, or answering errors. Each fault must give a
@@ -190,7 +190,7 @@ describe('Kubernetes API faults', () => {
     const deploy = await runMain(
       'helm-deploy-namespace',
       { release: 'web', namespace: uniqueName('faults-down'), chart, kubeconfig },
-      { runner, env: { PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}` } }
+      { runner, env: { PATH: pathWithHelm() } }
     );
     expect(deploy.exitCode).toBe(1);
     expect(deploy.stdout).toContain('https://127.0.0.1:25998 is unreachable');
@@ -212,7 +212,7 @@ describe('Kubernetes API faults', () => {
         chart,
         kubeconfig
       },
-      { env: { PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}` } }
+      { env: { PATH: pathWithHelm() } }
     );
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain('rejected the credentials (401 Unauthorized)');
@@ -228,7 +228,7 @@ describe('Kubernetes API faults', () => {
       {
         env: {
           KUBECONFIG: stackFact('KUBECONFIG'),
-          PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+          PATH: pathWithHelm()
         }
       }
     );

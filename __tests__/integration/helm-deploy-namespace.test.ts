@@ -15,7 +15,7 @@ import {
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { startHttpServer } from '../helpers/http.js';
 import { writeDockerConfig } from '../helpers/registry.js';
-import { registryPassword, stackFact } from '../helpers/stack.js';
+import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
  * helm-deploy-namespace through its real bundle against the stack's API server (RBAC on, kwok
@@ -33,10 +33,7 @@ function newNamespace(prefix: string): string {
 
 /** PATH with only the chosen helm in front (the action must use it, not install one). */
 function helmEnv(helm: string): Record<string, string> {
-  return {
-    PATH: `${path.dirname(helm)}:${process.env.PATH ?? ''}`,
-    KUBECONFIG: stackFact('KUBECONFIG')
-  };
+  return { PATH: pathWithHelm(helm), KUBECONFIG: stackFact('KUBECONFIG') };
 }
 
 const fakeDigest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { projectRoot, runMain, runPost } from '../helpers/action-runner.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
-import { stackFact } from '../helpers/stack.js';
+import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
  * Load: 8 whole pipelines (the root action: builder check, login from the Secret, build and push,
@@ -69,7 +69,7 @@ async function pipeline(name: string): Promise<void> {
     {
       env: {
         KUBECONFIG: stackFact('KUBECONFIG'),
-        PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+        PATH: pathWithHelm()
       }
     }
   );

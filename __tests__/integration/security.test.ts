@@ -23,7 +23,7 @@ import {
   type RunnerDirs
 } from '../helpers/action-runner.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
-import { registryPassword, stackFact } from '../helpers/stack.js';
+import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 import { makeTlsMaterial } from '../helpers/tls.js';
 import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 
@@ -195,7 +195,7 @@ describe('canary secrets never leak', () => {
         KUBECONFIG: stackFact('KUBECONFIG'),
         HOME: home,
         TMPDIR: tmp,
-        PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+        PATH: pathWithHelm()
       };
       const main = await runMain(
         'slipway',

@@ -5,7 +5,7 @@ import { projectRoot, runMain, runPost, visibleText } from '../helpers/action-ru
 import { pushSourceChange } from '../helpers/git.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
-import { registryPassword, stackFact } from '../helpers/stack.js';
+import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
  * The root action (whole flow in one step) through its real bundle on the real stack: credentials
@@ -82,7 +82,7 @@ describe('root action', () => {
     };
     const env = {
       KUBECONFIG: stackFact('KUBECONFIG'),
-      PATH: `${path.dirname(stackFact('HELM4'))}:${process.env.PATH ?? ''}`
+      PATH: pathWithHelm()
     };
     try {
       const runs = [];
