@@ -44,3 +44,80 @@ export function applyRegistrySecret(
     })
   );
 }
+
+/** Polls `probe` every 250 ms until it returns a value other than undefined, or throws naming
+ * `what` (with the last value seen) after `timeoutMs`. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => T | undefined,
+  timeoutMs = 60_000
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(resolve => setTimeout(resolve, 250));
+  }
+}
+
+export interface PodState {
+  phase: string;
+  ready: boolean;
+  nodeName: string;
+  imageID: string;
+  waiting?: { reason: string; message?: string };
+}
+
+export function podState(namespace: string, pod: string): PodState {
+  const json = JSON.parse(kubectl(['-n', namespace, 'get', 'pod', pod, '-o', 'json']));
+  const container = json.status?.containerStatuses?.[0] ?? {};
+  return {
+    phase: json.status?.phase ?? '',
+    ready: container.ready === true,
+    nodeName: json.spec?.nodeName ?? '',
+    imageID: container.imageID ?? '',
+    waiting: container.state?.waiting
+  };
+}
+
+/**
+ * GETs `urls` from inside the cluster: a pod of the stack's probe image (a static HTTP client)
+ * in `namespace`, whose output lines are "URL STATUS BODY". Returns its log once it finished.
+ */
+export async function getFromPod(namespace: string, urls: string[]): Promise<string> {
+  const name = uniqueName('probe');
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'probe', image: stackFact('PROBE_IMAGE'), args: urls }]
+      }
+    })
+  );
+  const phase = await waitUntil(`pod ${namespace}/${name} to finish`, () => {
+    const state = podState(namespace, name);
+    return state.phase === 'Succeeded' || state.phase === 'Failed' ? state.phase : undefined;
+  });
+  const log = kubectl(['-n', namespace, 'logs', name]);
+  if (phase !== 'Succeeded') throw new Error(`probe pod failed:\n${log}`);
+  return log;
+}
+
+/** The image IDs (repository@digest the kubelet pulled) of the namespace's running pods. */
+export function podImageIDs(namespace: string): string[] {
+  const pods = JSON.parse(kubectl(['-n', namespace, 'get', 'pods', '-o', 'json'])).items as Array<{
+    metadata: { deletionTimestamp?: string };
+    status?: { containerStatuses?: Array<{ imageID?: string; ready?: boolean }> };
+  }>;
+  return pods
+    .filter(pod => !pod.metadata.deletionTimestamp)
+    .flatMap(pod => pod.status?.containerStatuses ?? [])
+    .filter(status => status.ready)
+    .map(status => status.imageID ?? '');
+}

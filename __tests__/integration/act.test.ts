@@ -5,8 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
 import { pushSourceChange } from '../helpers/git.js';
-import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import {
+  applyRegistrySecret,
+  deleteNamespace,
+  kubectl,
+  podImageIDs,
+  uniqueName
+} from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
+import { answerOf } from '../helpers/sample-app.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
 
 /**
@@ -105,6 +112,11 @@ async function expectDeployedByDigest(
     `${stackFact('REGISTRY_TLS')}/${repository}@${registryDigest}`
   );
   expect(object.status.readyReplicas).toBe(1);
+  // Pulled by the real node with the pull secret the action made (none was made by hand here).
+  expect(podImageIDs(namespace)).toEqual([
+    `${stackFact('REGISTRY_TLS')}/${repository}@${registryDigest}`
+  ]);
+  expect(await answerOf(kubectl, namespace, deployment)).toMatch(/ \(version 1\.0\.0\)\n$/);
 }
 
 describe('under act, from another repository', () => {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,8 +17,8 @@ import { writeDockerConfig } from '../helpers/registry.js';
 import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
- * helm-deploy-namespace through its real bundle against the stack's API server (RBAC on, kwok
- * nodes) with the real Helm 3 and Helm 4 binaries, deploying examples/charts/sample-app.
+ * helm-deploy-namespace through its real bundle against the stack's API server (RBAC on) and its
+ * real node, with the real Helm 3 and Helm 4 binaries, deploying examples/charts/sample-app.
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
 const created: string[] = [];
@@ -36,8 +35,12 @@ function helmEnv(helm: string): Record<string, string> {
   return { PATH: pathWithHelm(helm), KUBECONFIG: stackFact('KUBECONFIG') };
 }
 
-const fakeDigest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
-const repository = '127.0.0.1:25000/slipway/sample-app';
+/** The sample app the stack pushed, from the plain registry: these tests are about helm, not
+ * pull credentials (node.test.ts and the root action's tests cover those). Deploys run for real on
+ * the stack's node, so every release here pulls an image that exists and must become Ready. */
+const repository = () => stackFact('SAMPLE_APP_IMAGE_PLAIN');
+const digestOf = (version: 1 | 2) => stackFact(`SAMPLE_APP_V${version}_DIGEST`);
+const app = (version: 1 | 2 = 1) => ({ image: repository(), digest: digestOf(version) });
 
 function deployment(
   namespace: string,
@@ -94,8 +97,8 @@ describe.each([
       release: 'web',
       namespace,
       chart,
-      image: `${repository}:same-tag`,
-      digest: fakeDigest(`${namespace}-1`),
+      image: `${repository()}:same-tag`,
+      digest: digestOf(1),
       'namespace-labels': 'slipway.dev/pr=42',
       'namespace-annotations': 'slipway.dev/expires=2026-12-01T00:00:00Z',
       timeout: '60s'
@@ -117,7 +120,7 @@ describe.each([
     });
     expect(ns.metadata.annotations['slipway.dev/expires']).toBe('2026-12-01T00:00:00Z');
     expect(deployment(namespace, 'web').spec.template.spec.containers[0]?.image).toBe(
-      `${repository}@${inputs.digest}`
+      `${repository()}@${inputs.digest}`
     );
     expect(first.summary).toContain('Deployment/web-sample-app 1/1');
     expect(first.summary).toContain('| **Chart** | `sample-app-0.1.0` |');
@@ -125,14 +128,14 @@ describe.each([
 
     const second = await runMain(
       'helm-deploy-namespace',
-      { ...inputs, digest: fakeDigest(`${namespace}-2`) },
+      { ...inputs, digest: digestOf(2) },
       { env: helmEnv(helm()) }
     );
     expect(second.exitCode).toBe(0);
     expect(second.outputs).toMatchObject({ revision: '2', status: 'deployed' });
     expect(second.outputs['manifest-digest']).not.toBe(first.outputs['manifest-digest']);
     expect(deployment(namespace, 'web').spec.template.spec.containers[0]?.image).toBe(
-      `${repository}@${fakeDigest(`${namespace}-2`)}`
+      `${repository()}@${digestOf(2)}`
     );
     expect(replicaSets(namespace)).toBe(before + 1);
   }, 180_000);
@@ -143,7 +146,7 @@ describe.each([
       release: 'web',
       namespace,
       chart,
-      image: `${repository}@${fakeDigest(namespace)}`,
+      image: `${repository()}@${digestOf(1)}`,
       timeout: '60s'
     };
     expect((await runMain('helm-deploy-namespace', good, { env: helmEnv(helm()) })).exitCode).toBe(
@@ -154,7 +157,7 @@ describe.each([
       'helm-deploy-namespace',
       {
         ...good,
-        image: `${repository}@${fakeDigest(`${namespace}-bad`)}`,
+        image: `${repository()}@${digestOf(2)}`,
         set: 'nodeSelector.slipway\\.dev/pool=does-not-exist',
         timeout: '15s'
       },
@@ -178,7 +181,7 @@ describe.each([
 
   it('recovers a release left pending by a killed helm only when asked', async () => {
     const namespace = newNamespace('hdn-pend');
-    const base = { release: 'web', namespace, chart, timeout: '60s' };
+    const base = { release: 'web', namespace, chart, ...app(), timeout: '60s' };
     expect((await runMain('helm-deploy-namespace', base, { env: helmEnv(helm()) })).exitCode).toBe(
       0
     );
@@ -251,6 +254,7 @@ describe('helm-deploy-namespace (Helm 4)', () => {
         release: 'web',
         namespace,
         chart,
+        ...app(),
         set: `message=${message}\npodAnnotations.example\\.com/note=v1,v2\nreplicaCount=2`,
         'set-string': 'podAnnotations.build=007'
       },
@@ -269,7 +273,13 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     const namespace = newNamespace('pr');
     const deployed = await runMain(
       'helm-deploy-namespace',
-      { release: 'web', namespace, chart, 'namespace-labels': 'slipway.dev/preview=true' },
+      {
+        release: 'web',
+        namespace,
+        chart,
+        ...app(),
+        'namespace-labels': 'slipway.dev/preview=true'
+      },
       { env: env() }
     );
     expect(deployed.exitCode).toBe(0);
@@ -295,8 +305,13 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     const namespace = newNamespace('hdn-keep');
     kubectl(['create', 'namespace', namespace]);
     expect(
-      (await runMain('helm-deploy-namespace', { release: 'web', namespace, chart }, { env: env() }))
-        .exitCode
+      (
+        await runMain(
+          'helm-deploy-namespace',
+          { release: 'web', namespace, chart, ...app() },
+          { env: env() }
+        )
+      ).exitCode
     ).toBe(0);
     const removed = await runMain(
       'helm-deploy-namespace',
@@ -313,7 +328,7 @@ describe('helm-deploy-namespace (Helm 4)', () => {
 
   it('dry-run renders and diffs without changing the release', async () => {
     const namespace = newNamespace('hdn-dry');
-    const base = { release: 'web', namespace, chart, set: 'message=first' };
+    const base = { release: 'web', namespace, chart, ...app(), set: 'message=first' };
     expect((await runMain('helm-deploy-namespace', base, { env: env() })).exitCode).toBe(0);
     const dry = await runMain(
       'helm-deploy-namespace',
@@ -332,7 +347,7 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     const runner = newRunnerDirs();
     const run = await runMain(
       'helm-deploy-namespace',
-      { release: 'web', namespace, chart, 'set-context-namespace': 'true' },
+      { release: 'web', namespace, chart, ...app(), 'set-context-namespace': 'true' },
       { env: env(), runner }
     );
     expect(run.exitCode).toBe(0);
@@ -469,6 +484,7 @@ describe('helm-deploy-namespace with an OCI chart', () => {
         release: 'web',
         namespace,
         chart: `${chartRepo}/sample-app`,
+        ...app(),
         'chart-version': '0.1.0',
         'ca-file': stackFact('REGISTRY_CA')
       };
@@ -532,6 +548,7 @@ describe('helm-deploy-namespace with a chart repository', () => {
           release: 'web',
           namespace,
           chart: 'sample-app',
+          ...app(),
           'repo-url': server.url,
           'chart-version': '0.1.0'
         },
@@ -560,6 +577,7 @@ describe('helm-deploy-namespace installs helm', () => {
       release: 'web',
       namespace,
       chart,
+      ...app(),
       'helm-version': 'v3.17.3',
       'helm-download-url': stackFact('HELM_DOWNLOAD_URL')
     };

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { projectRoot, runMain, runPost } from '../helpers/action-runner.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
+import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
@@ -18,18 +18,11 @@ import { pathWithHelm, stackFact } from '../helpers/stack.js';
 const secretNamespace = uniqueName('load-secret');
 const created: string[] = [secretNamespace];
 let work: string;
-let binary: string;
 
 beforeAll(() => {
   kubectl(['create', 'namespace', secretNamespace]);
   applyRegistrySecret(secretNamespace);
   work = mkdtempSync(path.join(tmpdir(), 'load-'));
-  binary = path.join(work, 'sample-app');
-  execFileSync('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', binary, '.'], {
-    cwd: path.join(projectRoot, 'examples/sample-app'),
-    env: { ...process.env, CGO_ENABLED: '0' },
-    stdio: 'ignore'
-  });
 });
 afterAll(() => {
   created.forEach(deleteNamespace);
@@ -38,14 +31,7 @@ afterAll(() => {
 
 /** One pipeline with its own source (a distinct binary), image and namespace. */
 async function pipeline(name: string): Promise<void> {
-  const source = path.join(work, name);
-  mkdirSync(source);
-  copyFileSync(
-    path.join(projectRoot, 'examples/sample-app/Dockerfile'),
-    path.join(source, 'Dockerfile')
-  );
-  copyFileSync(binary, path.join(source, 'sample-app'));
-  writeFileSync(path.join(source, 'sample-app'), randomBytes(16), { flag: 'a' });
+  const source = writeSampleAppContext(path.join(work, name), randomBytes(16));
   const target = uniqueName(name);
   created.push(target);
   const repository = `slipway/load-${target}`;
@@ -64,6 +50,7 @@ async function pipeline(name: string): Promise<void> {
       chart: path.join(projectRoot, 'examples/charts/sample-app'),
       release: 'web',
       namespace: target,
+      set: `message=${name}`,
       'deploy-timeout': '3m'
     },
     {
@@ -93,6 +80,8 @@ async function pipeline(name: string): Promise<void> {
     'jsonpath={.spec.template.spec.containers[0].image}'
   ]);
   expect(image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}@${main.outputs.digest}`);
+  // The app the real node pulled (with the pull secret the action made) answers.
+  expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(`${name} (version dev)\n`);
   expect((await runPost('slipway', main)).exitCode).toBe(0);
 }
 

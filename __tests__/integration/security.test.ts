@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -25,6 +24,7 @@ import {
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 import { makeTlsMaterial } from '../helpers/tls.js';
+import { writeSampleAppContext } from '../helpers/sample-app.js';
 import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 
 /**
@@ -140,9 +140,9 @@ describe('canary secrets never leak', () => {
       fileModes.push([file, statSync(file).mode & 0o777]);
       expect(file.startsWith(runner.temp)).toBe(true);
     }
-    const context = path.join(runner.workspace, 'app');
-    mkdirSync(context);
-    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /x\n');
+    // The sample app, so that the deploy below runs on the real node, pulled with a pull secret
+    // made from this job's login (whose forms are canaries too).
+    const context = writeSampleAppContext(path.join(runner.workspace, 'app'));
     const build = await step('buildpack-build', {
       context,
       image: `${stackFact('REGISTRY_TLS')}/slipway/${namespace}`,
@@ -154,6 +154,8 @@ describe('canary secrets never leak', () => {
       namespace: deployNamespace,
       chart: path.join(projectRoot, 'examples/charts/sample-app'),
       image: build.outputs.imageref ?? '',
+      'image-pull-secret': 'pulls',
+      'pull-secret-service-account': 'default',
       'github-token': token,
       'set-context-namespace': 'true',
       'helm-version': 'v4.1.4',

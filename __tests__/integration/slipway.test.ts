@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, runMain, runPost, visibleText } from '../helpers/action-runner.js';
 import { pushSourceChange } from '../helpers/git.js';
-import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import {
+  applyRegistrySecret,
+  deleteNamespace,
+  kubectl,
+  podImageIDs,
+  uniqueName
+} from '../helpers/kube.js';
+import { answerOf } from '../helpers/sample-app.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -102,6 +109,12 @@ describe('root action', () => {
         );
         expect(deployment.spec.template.spec.containers[0].image).toBe(pinned);
         expect(deployment.status.readyReplicas).toBe(1);
+        // The real node pulled the pushed digest (with the pull secret the action made in the
+        // new namespace) and the app answers.
+        expect(podImageIDs(target)).toEqual([pinned]);
+        expect(await answerOf(kubectl, target, 'sample-app')).toBe(
+          'deployed, by "Slipway" (version 1.0.0)\n'
+        );
         expect(run.outputs).toMatchObject({
           release: 'sample-app',
           namespace: target,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared settings and helpers for the local real-peer stack. Sourced by `stack` and by every
-# component script in components/. Everything binds to 127.0.0.1 on fixed, uncommon ports.
+# component script in components/. Fixed, uncommon ports.
 set -euo pipefail
 
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +24,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"   # must match scripts/stack/etcd/go.mod
 ACT_VERSION="${ACT_VERSION:-v0.2.89}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 
-# Ports (loopback only).
+# Ports (the runner side reaches every one on 127.0.0.1).
 REGISTRY_TLS_PORT=25000     # TLS + htpasswd (bcrypt) registry
 REGISTRY_PLAIN_PORT=25001   # plain HTTP, no auth
 BUILDKIT_TCP_PORT=25234     # buildkitd tcp://127.0.0.1:25234 (also unix socket)
@@ -34,6 +34,17 @@ ETCD_CLIENT_PORT=25379
 ETCD_PEER_PORT=25380
 KUBE_APISERVER_PORT=25443
 MIRROR_PORT=25090          # static download mirror (release tarballs)
+
+# The real node (components/80-node.sh) and its pod network: a host bridge whose address is the
+# node's IP, the cluster DNS server and the address where pods reach the stack's services, under
+# stable names (registry.$STACK_DOMAIN, git.$STACK_DOMAIN, mirror.$STACK_DOMAIN) like kind's
+# kind-registry:5000. Services that pods use listen on every address; the runner side keeps 127.0.0.1.
+NODE_NAME=slipway-node
+NODE_BRIDGE=slipway0
+NODE_IP=10.244.0.1
+POD_CIDR=10.244.0.0/24
+STACK_DOMAIN=slipway.test
+LISTEN_ALL=0.0.0.0
 
 log()  { printf '[stack %s] %s\n' "${COMPONENT:-main}" "$*" >&2; }
 die()  { printf '[stack %s] ERROR: %s\n' "${COMPONENT:-main}" "$*" >&2; exit 1; }

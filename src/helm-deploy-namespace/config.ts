@@ -6,12 +6,14 @@ import {
   parseInteger,
   parseNamespace,
   parseReleaseName,
+  parseResourceName,
   parseSha256,
   quoteValue,
   resolveLocalPath
 } from '../lib/inputs.js';
 import { parseImageReference, repositoryName } from '../lib/reference.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
+import type { PullSecretSpec } from './pull-secret.js';
 
 export type DeployAction = 'deploy' | 'delete';
 
@@ -50,6 +52,8 @@ export interface DeployConfig {
   historyMax: number | undefined;
   recover: 'fail' | 'rollback';
   deleteNamespace: 'auto' | 'true' | 'false';
+  /** The pull secret to make in the target namespace, when `image-pull-secret` is set. */
+  pullSecret: PullSecretSpec | undefined;
 }
 
 const DEFAULT_IMAGE_VALUES = 'repository=image.repository\ntag=image.tag\ndigest=image.digest';
@@ -170,6 +174,42 @@ function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
   return paths as DeployConfig['imageValues'];
 }
 
+function readPullSecret(inputs: Inputs): PullSecretSpec | undefined {
+  const name = inputs.optionalString('image-pull-secret');
+  const fromRaw = inputs.optionalString('image-pull-secret-from');
+  const serviceAccountRaw = inputs.optionalString('pull-secret-service-account');
+  if (!name) {
+    for (const [input, value] of [
+      ['image-pull-secret-from', fromRaw],
+      ['pull-secret-service-account', serviceAccountRaw]
+    ] as const) {
+      if (value) throw new InputError(input, 'needs image-pull-secret (the Secret to make).');
+    }
+    return undefined;
+  }
+  let from: PullSecretSpec['from'];
+  if (fromRaw) {
+    const parts = fromRaw.split('/');
+    if (parts.length !== 2) {
+      throw new InputError(
+        'image-pull-secret-from',
+        `must be <namespace>/<secret name>, e.g. ci/registry-credentials; got ${quoteValue(fromRaw)}.`
+      );
+    }
+    from = {
+      namespace: parseNamespace('image-pull-secret-from', parts[0] ?? ''),
+      name: parseResourceName('image-pull-secret-from', parts[1] ?? '')
+    };
+  }
+  return {
+    name: parseResourceName('image-pull-secret', name),
+    from,
+    serviceAccount: serviceAccountRaw
+      ? parseResourceName('pull-secret-service-account', serviceAccountRaw)
+      : undefined
+  };
+}
+
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
@@ -239,6 +279,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     dryRun: inputs.boolean('dry-run', false),
     historyMax,
     recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
-    deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto')
+    deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto'),
+    pullSecret: readPullSecret(inputs)
   };
 }

@@ -38,15 +38,15 @@ import { registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import { readConfig, type DeployConfig } from './config.js';
 import { collectDiagnostics } from './diagnostics.js';
+import { CREATED_FOR_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './ownership.js';
+import { ensurePullSecret, releasePullSecret, resolvePullCredentials } from './pull-secret.js';
+import { parseImageReference } from '../lib/reference.js';
 
 export { readConfig } from './config.js';
 
 export const STATE_KUBECONFIG_DIR = 'kubeconfig-dir';
 
-/** Namespaces this action creates carry these, so `action: delete` knows it may remove them. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'slipway';
-export const CREATED_FOR_ANNOTATION = 'slipway.dev/created-for-release';
+export { MANAGED_BY_LABEL, MANAGED_BY_VALUE, CREATED_FOR_ANNOTATION } from './ownership.js';
 
 export interface DeployResult {
   release: string;
@@ -169,7 +169,18 @@ function lastLine(result: RunResult): string {
 
 async function deploy(ctx: Context, started: number): Promise<DeployResult> {
   const { config } = ctx;
+  // Credentials are resolved before the namespace changes, so a missing login leaves nothing behind.
+  const pullCredentials =
+    config.pullSecret && !config.dryRun
+      ? await resolvePullCredentials(ctx.kube, config.pullSecret, imageRegistry(config))
+      : undefined;
   const namespaceState = await prepareNamespace(ctx);
+  if (config.pullSecret && pullCredentials) {
+    const spec = config.pullSecret;
+    await core.group(`Image pull secret ${spec.name}`, () =>
+      ensurePullSecret(ctx.kube, config.namespace, spec, pullCredentials, config.release)
+    );
+  }
   // A namespace created just now holds no release, so there is nothing to recover.
   if (namespaceState !== 'created') await recoverPendingRelease(ctx);
   const generated = writeGeneratedValues(config, ctx.workDir);
@@ -196,6 +207,11 @@ async function deploy(ctx: Context, started: number): Promise<DeployResult> {
   );
   if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade, started);
   return await reportSuccess(ctx, started, namespaceState);
+}
+
+/** The registry of the image being deployed: the only one whose login goes into the pull secret. */
+function imageRegistry(config: DeployConfig): string | undefined {
+  return config.image ? parseImageReference('image', config.image.repository).domain : undefined;
 }
 
 /**
@@ -575,6 +591,9 @@ async function deleteRelease(ctx: Context): Promise<DeployResult> {
     }
   } else {
     core.info(`Release ${config.release} is not installed in ${config.namespace}.`);
+  }
+  if (config.pullSecret) {
+    await releasePullSecret(kube, config.namespace, config.pullSecret, config.release);
   }
   const managed = namespace.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
   const wanted =

@@ -9,6 +9,7 @@ import type {
   V1ConfigMap,
   V1Namespace,
   V1Pod,
+  V1ServiceAccount,
   V1Secret
 } from '@kubernetes/client-node';
 import { SlipwayError } from './errors.js';
@@ -563,6 +564,58 @@ export class KubeClient {
     return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
   }
 
+  /** The Secret, or `undefined` when it does not exist. */
+  async findSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.unlessNotFound(undefined, () => this.readSecret(namespace, name));
+  }
+
+  /**
+   * Creates the Secret, or replaces the one read before when `metadata.resourceVersion` is set
+   * (a concurrent writer then makes this fail with 409 instead of being overwritten).
+   */
+  async writeSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
+    const name = body.metadata?.name ?? '';
+    return body.metadata?.resourceVersion
+      ? this.call(secretOperation('update', namespace, name), () =>
+          this.api.replaceNamespacedSecret({ namespace, name, body })
+        )
+      : this.call(secretOperation('create', namespace, name), () =>
+          this.api.createNamespacedSecret({ namespace, body })
+        );
+  }
+
+  /** Deletes the Secret; false when it did not exist. */
+  async deleteSecret(namespace: string, name: string): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(secretOperation('delete', namespace, name), () =>
+        this.api.deleteNamespacedSecret({ namespace, name })
+      );
+      return true;
+    });
+  }
+
+  /** The ServiceAccount, or `undefined` when it does not exist (yet: a new namespace's
+   * `default` is made by the controller manager a moment after the namespace). */
+  async findServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
+    return this.unlessNotFound(undefined, () =>
+      this.call(serviceAccountOperation('get', namespace, name), () =>
+        this.api.readNamespacedServiceAccount({ namespace, name })
+      )
+    );
+  }
+
+  /** Creates the ServiceAccount, or replaces the one read before (see `writeSecret`). */
+  async writeServiceAccount(namespace: string, body: V1ServiceAccount): Promise<V1ServiceAccount> {
+    const name = body.metadata?.name ?? '';
+    return body.metadata?.resourceVersion
+      ? this.call(serviceAccountOperation('update', namespace, name), () =>
+          this.api.replaceNamespacedServiceAccount({ namespace, name, body })
+        )
+      : this.call(serviceAccountOperation('create', namespace, name), () =>
+          this.api.createNamespacedServiceAccount({ namespace, body })
+        );
+  }
+
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
   async deleteNamespace(name: string): Promise<boolean> {
     return this.unlessNotFound(false, async () => {
@@ -585,6 +638,14 @@ function secretOperation(
   name: string
 ): KubeOperation {
   return { verb, resource: 'secrets', group: '', kind: 'Secret', namespace, name };
+}
+
+function serviceAccountOperation(
+  verb: KubeOperation['verb'],
+  namespace: string,
+  name: string
+): KubeOperation {
+  return { verb, resource: 'serviceaccounts', group: '', kind: 'ServiceAccount', namespace, name };
 }
 
 function namespaceOperation(verb: KubeOperation['verb'], name: string): KubeOperation {

@@ -15,6 +15,7 @@ import {
   DEPLOY_INPUTS,
   LOGIN_INPUTS,
   SETUP_INPUTS,
+  deployStageInputs,
   inRootTerms,
   stageInputs
 } from './stages.js';
@@ -41,7 +42,7 @@ export async function main(): Promise<void> {
         throw new InputError(required, 'is required when chart is set (the deploy stage).');
       }
     }
-    inRootTerms(DEPLOY_INPUTS, () => readDeployConfig(stageInputs(root, DEPLOY_INPUTS)));
+    inRootTerms(DEPLOY_INPUTS, () => readDeployConfig(deployStageInputs(root)));
   }
   const stages = deploying ? 4 : 3;
 
@@ -67,9 +68,7 @@ export async function main(): Promise<void> {
   }
   // The deploy stage sets its outputs itself; they are the root's too (release, namespace,
   // revision, status, manifest-digest). Restated here so the root's contract is explicit.
-  const deployed = await deploy(
-    stageInputs(root, DEPLOY_INPUTS, { action: 'deploy', image: imageref })
-  );
+  const deployed = await deploy(deployStageInputs(root, { action: 'deploy', image: imageref }));
   core.setOutput('revision', String(deployed.revision));
   core.setOutput('status', deployed.status);
   core.setOutput('manifest-digest', deployed.manifestDigest);

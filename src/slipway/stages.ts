@@ -72,8 +72,22 @@ export const DEPLOY_INPUTS: InputMapping = {
   wait: 'wait',
   timeout: 'deploy-timeout',
   recover: 'recover',
-  'history-max': 'history-max'
+  'history-max': 'history-max',
+  'image-pull-secret': 'image-pull-secret',
+  'pull-secret-service-account': 'pull-secret-service-account'
 };
+
+/** The deploy stage's inputs: with `pull-secret: false` no pull secret is made. */
+export function deployStageInputs(
+  root: Inputs,
+  fixed: Readonly<Record<string, string>> = {}
+): Inputs {
+  const pullSecret = root.boolean('pull-secret', true);
+  const off: Record<string, string> = pullSecret
+    ? {}
+    : { 'image-pull-secret': '', 'pull-secret-service-account': '' };
+  return stageInputs(root, DEPLOY_INPUTS, { ...off, ...fixed });
+}
 
 /** The stage's view of the root action's inputs. */
 export function stageInputs(

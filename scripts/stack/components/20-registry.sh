@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Container registries: Debian's docker-registry (CNCF distribution 2.8), twice on loopback:
+# Container registries: Debian's docker-registry (CNCF distribution 2.8), twice (127.0.0.1 for the
+# runner side, registry.$STACK_DOMAIN for pods):
 #   - TLS (self-signed CA) + htpasswd bcrypt auth on $REGISTRY_TLS_PORT, like a real private registry;
 #   - plain HTTP without auth on $REGISTRY_PLAIN_PORT, for the simple cases.
 source "$(dirname "$0")/../lib.sh"
@@ -10,18 +11,22 @@ PASSWORD_FILE="$STATE/password"
 
 install() { command -v docker-registry >/dev/null || die "docker-registry is missing: apt-get install docker-registry"; }
 
-# A CA and a server certificate for 127.0.0.1/localhost; kept across restarts so trust stays valid.
+# A CA and a server certificate for 127.0.0.1/localhost (the runner side) and for the name and
+# address pods use; kept across restarts so trust stays valid, re-issued when the names change.
+CERT_NAMES="IP:127.0.0.1,DNS:localhost,IP:$NODE_IP,DNS:registry.$STACK_DOMAIN"
+
 make_certs() {
-  [[ -f $CERTS/server.pem ]] && return 0
-  mkdir -p "$CERTS"
+  [[ -f $CERTS/server.pem && $(cat "$CERTS/names" 2>/dev/null) == "$CERT_NAMES" ]] && return 0
+  rm -rf "$CERTS" && mkdir -p "$CERTS"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=Slipway local CA' \
     -keyout "$CERTS/ca-key.pem" -out "$CERTS/ca.pem" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj '/CN=127.0.0.1' \
     -keyout "$CERTS/server-key.pem" -out "$CERTS/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$CERTS/server.ext"
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$CERT_NAMES" > "$CERTS/server.ext"
   openssl x509 -req -in "$CERTS/server.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" -CAcreateserial \
     -days 3650 -extfile "$CERTS/server.ext" -out "$CERTS/server.pem" 2>/dev/null
   chmod 600 "$CERTS"/*-key.pem
+  echo "$CERT_NAMES" > "$CERTS/names"
 }
 
 # The password is generated once per stack state and read from stdin by htpasswd (never argv).
@@ -45,7 +50,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$port
+  addr: $LISTEN_ALL:$port
   secret: $(openssl rand -hex 16)
 $extra
 YAML
@@ -72,7 +77,9 @@ auth:
     "REGISTRY_PLAIN=127.0.0.1:$REGISTRY_PLAIN_PORT" \
     "REGISTRY_USER=$REGISTRY_USER" \
     "REGISTRY_PASSWORD_FILE=$PASSWORD_FILE" \
-    "REGISTRY_CA=$CERTS/ca.pem"
+    "REGISTRY_CA=$CERTS/ca.pem" \
+    "REGISTRY_TLS_IN_CLUSTER=registry.$STACK_DOMAIN:$REGISTRY_TLS_PORT" \
+    "REGISTRY_PLAIN_IN_CLUSTER=registry.$STACK_DOMAIN:$REGISTRY_PLAIN_PORT"
 }
 
 # Ready means: anonymous access is refused (401) and the user's credentials are accepted (200).

@@ -52,16 +52,18 @@ seed_sample_app() {
 up() {
   mkdir -p "$REPOS"
   seed_sample_app
-  start_daemon gitserver "$LOG_DIR/gitserver.log" "$BIN" -addr "127.0.0.1:$GIT_HTTP_PORT" -root "$REPOS"
+  start_daemon gitserver "$LOG_DIR/gitserver.log" "$BIN" -addr "$LISTEN_ALL:$GIT_HTTP_PORT" -root "$REPOS"
   start_daemon git-daemon "$LOG_DIR/git-daemon.log" git daemon --reuseaddr --export-all \
-    --listen=127.0.0.1 --port="$GIT_DAEMON_PORT" --base-path="$REPOS" "$REPOS"
+    --listen="$LISTEN_ALL" --port="$GIT_DAEMON_PORT" --base-path="$REPOS" "$REPOS"
   wait_for "git smart-HTTP server on :$GIT_HTTP_PORT" 30 git ls-remote "http://127.0.0.1:$GIT_HTTP_PORT/sample-app.git"
   wait_for "git daemon on :$GIT_DAEMON_PORT" 30 git ls-remote "git://127.0.0.1:$GIT_DAEMON_PORT/sample-app.git"
   write_env git \
     "GIT_HTTP_URL=http://127.0.0.1:$GIT_HTTP_PORT" \
     "GIT_DAEMON_URL=git://127.0.0.1:$GIT_DAEMON_PORT" \
     "SAMPLE_APP_GIT=http://127.0.0.1:$GIT_HTTP_PORT/sample-app.git" \
-    "GIT_REPOS_DIR=$REPOS"
+    "GIT_REPOS_DIR=$REPOS" \
+    "GIT_HTTP_URL_IN_CLUSTER=http://git.$STACK_DOMAIN:$GIT_HTTP_PORT" \
+    "SAMPLE_APP_GIT_IN_CLUSTER=http://git.$STACK_DOMAIN:$GIT_HTTP_PORT/sample-app.git"
 }
 
 down() { stop_daemon gitserver; stop_daemon git-daemon; rm -f "$ENV_DIR/git.env"; }

@@ -16,6 +16,7 @@ CONTROLLER_MANAGER_PORT=25257
 SCHEDULER_PORT=25259
 KWOK_PORT=25247
 NODES=(kwok-node-0 kwok-node-1)
+KWOK_TAINT_KEY=kwok.x-k8s.io/node
 
 install() {
   install_etcd
@@ -30,14 +31,19 @@ install_etcd() {
   rm -rf "$ETCD_BIN" && mv "$ETCD_BIN.tmp" "$ETCD_BIN"
 }
 
+# The control plane and the real node's kubelet and kube-proxy (components/80-node.sh) come from
+# one go build, so the packages they share compile once.
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
 install_control_plane() {
-  [[ -x $KUBE_BIN/kube-apiserver && -x $KUBE_BIN/kube-controller-manager && -x $KUBE_BIN/kube-scheduler ]] && return 0
+  local cmd missing=0
+  for cmd in "${KUBE_COMMANDS[@]}"; do [[ -x $KUBE_BIN/$cmd ]] || missing=1; done
+  (( missing )) || return 0
   local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION (the slow one)"
-  # One go build for all three so shared packages compile once.
+  log "building ${KUBE_COMMANDS[*]} $KUBERNETES_VERSION (the slow one)"
   (cd "$STACK_ROOT/kube/wrapper" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
-    -o "$KUBE_BIN.tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+    -o "$KUBE_BIN.tmp/" "${KUBE_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}")
   rm -rf "$KUBE_BIN" && mv "$KUBE_BIN.tmp" "$KUBE_BIN"
 }
 
@@ -65,19 +71,30 @@ sign() { # sign NAME SUBJECT EXTENSIONS
   rm -f "$PKI/$name.csr" "$PKI/$name.ext"
 }
 
+# Bump when the set of certificates or their names change: a stack state made by an older script
+# (kept across sessions in ~/.cache) is then re-issued instead of silently lacking a name.
+PKI_GENERATION=2
+
 make_pki() {
-  [[ -f $PKI/sa.pub ]] && return 0
-  mkdir -p "$PKI" && chmod 700 "$PKI"
+  [[ -f $PKI/sa.pub && $(cat "$PKI/generation" 2>/dev/null) == "$PKI_GENERATION" ]] && return 0
+  rm -rf "$PKI" && mkdir -p "$PKI" && chmod 700 "$PKI"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=slipway-kube-ca' \
     -keyout "$PKI/ca-key.pem" -out "$PKI/ca.pem" 2>/dev/null
-  sign apiserver '/CN=kube-apiserver' "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+  # NODE_IP: pods reach the API server there (the kubernetes Service's endpoint).
+  sign apiserver '/CN=kube-apiserver' "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:$NODE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 extendedKeyUsage=serverAuth"
   sign admin '/O=system:masters/CN=slipway-admin' 'extendedKeyUsage=clientAuth'
   sign controller-manager '/CN=system:kube-controller-manager' 'extendedKeyUsage=clientAuth'
   sign scheduler '/CN=system:kube-scheduler' 'extendedKeyUsage=clientAuth'
+  # The real node (components/80-node.sh): the Node authorizer knows a kubelet by this subject.
+  sign node "/O=system:nodes/CN=system:node:$NODE_NAME" 'extendedKeyUsage=clientAuth'
+  sign kube-proxy '/CN=system:kube-proxy' 'extendedKeyUsage=clientAuth'
+  # The API server's identity towards kubelets (logs, exec, port-forward).
+  sign apiserver-kubelet-client '/O=system:masters/CN=kube-apiserver-kubelet-client' 'extendedKeyUsage=clientAuth'
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   chmod 600 "$PKI"/*-key.pem "$PKI/sa.key"
+  echo "$PKI_GENERATION" > "$PKI/generation"
 }
 
 write_kubeconfig() { # write_kubeconfig FILE CERT_NAME
@@ -114,17 +131,20 @@ start_etcd() {
 }
 
 start_apiserver() {
-  # The endpoint reconciler is off: it would publish 127.0.0.1 as the kubernetes Service's
-  # endpoint, which endpoint validation rejects (loopback), logging errors forever.
+  # Listens on every address so that pods reach it on NODE_IP (the kubernetes Service's endpoint,
+  # published by the endpoint reconciler); the runner side keeps using 127.0.0.1. Kubelets are
+  # dialled by InternalIP: their Hostname does not resolve here.
   start_daemon kube-apiserver "$LOG_DIR/kube-apiserver.log" "$KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$KUBE_APISERVER_PORT" \
+    --bind-address 0.0.0.0 --advertise-address "$NODE_IP" --secure-port "$KUBE_APISERVER_PORT" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.pem" --kubelet-client-key "$PKI/apiserver-kubelet-client-key.pem" \
     --tls-cert-file "$PKI/apiserver.pem" --tls-private-key-file "$PKI/apiserver-key.pem" \
     --client-ca-file "$PKI/ca.pem" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC \
-    --endpoint-reconciler-type none --allow-privileged=true --profiling=false
+    --allow-privileged=true --profiling=false
   wait_for "kube-apiserver on $SERVER" 90 kubectl --kubeconfig "$KUBECONFIG_ADMIN" get --raw /readyz
 }
 
@@ -151,7 +171,8 @@ start_controllers() {
     --cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$KWOK_PORT"
 }
 
-# Fake nodes that kwok keeps Ready; no taint, so any pod may schedule on them.
+# Fake nodes that kwok keeps Ready, tainted so that ordinary pods land on the real node
+# (components/80-node.sh); a test that wants many nodes or fast fake pods tolerates the taint.
 create_nodes() {
   local node
   for node in "${NODES[@]}"; do
@@ -168,6 +189,9 @@ metadata:
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     type: kwok
+spec:
+  taints:
+    - {key: $KWOK_TAINT_KEY, value: fake, effect: NoSchedule}
 status:
   allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
@@ -191,7 +215,8 @@ up() {
   create_nodes
   wait_for "kwok nodes Ready" 60 nodes_ready
   wait_for "the default ServiceAccount (controller-manager)" 60 kubectl --kubeconfig "$KUBECONFIG_ADMIN" -n default get serviceaccount default
-  write_env kube "KUBECONFIG=$KUBECONFIG_ADMIN" "KUBE_APISERVER=$SERVER" "KUBE_CA=$PKI/ca.pem" "KUBE_NODES=${NODES[*]}"
+  write_env kube "KUBECONFIG=$KUBECONFIG_ADMIN" "KUBE_APISERVER=$SERVER" "KUBE_CA=$PKI/ca.pem" \
+    "KWOK_NODES=${NODES[*]}" "KWOK_TAINT=$KWOK_TAINT_KEY=fake:NoSchedule"
 }
 
 down() {

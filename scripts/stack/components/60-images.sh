@@ -2,12 +2,16 @@
 # Images and artefacts the tests need, made here because no image registry can be reached:
 #   - BuildKit's Dockerfile frontend packed FROM scratch and pushed to both local registries, so
 #     the seed's `--frontend gateway.v0 --opt source=<image>` path runs for real;
+#   - the pod sandbox (pause) image, an in-cluster HTTP client (probe) and the sample app (1.0.0 = latest, 2.0.0) for the real node;
 #   - a release-style buildkit-<version>.linux-amd64.tar.gz (bin/buildctl, bin/buildkitd) with its
 #     sha256, for setup-buildctl's download/verify/cache tests.
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/images"
 BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION"
 FRONTEND_REPO="slipway/dockerfile-frontend"
+PAUSE_REPO="slipway/pause"
+PROBE_REPO="slipway/probe"
+SAMPLE_APP_REPO="slipway/sample-app"
 TARBALL="$SLIPWAY_CACHE/dist/buildkit-$BUILDKIT_VERSION.linux-amd64.tar.gz"
 
 install() { :; }
@@ -26,15 +30,53 @@ with_registry_auth() {
   return $rc
 }
 
-has_tag() {
-  local registry="$1" tag="$2" auth=()
+registry_url() { # registry_url REGISTRY: https for the TLS registry, http for the plain one
+  if [[ $1 == "$(fact REGISTRY_TLS)" ]]; then echo "https://$1"; else echo "http://$1"; fi
+}
+
+# registry_curl REGISTRY CURL_ARGS...: curl with the TLS registry's CA and credentials (on stdin).
+registry_curl() {
+  local registry="$1" auth=(); shift
   [[ $registry == "$(fact REGISTRY_TLS)" ]] && auth=(--cacert "$(fact REGISTRY_CA)" -K -)
-  curl -fs -o /dev/null "${auth[@]}" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-    "$([[ $registry == "$(fact REGISTRY_TLS)" ]] && echo https || echo http)://$registry/v2/$FRONTEND_REPO/manifests/$tag" \
+  curl -fs "${auth[@]}" -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' "$@" \
     <<<"user = \"$(fact REGISTRY_USER):$(cat "$(fact REGISTRY_PASSWORD_FILE)")\""
 }
 
+has_tag() { # has_tag REGISTRY REPO TAG
+  registry_curl "$1" -o /dev/null "$(registry_url "$1")/v2/$2/manifests/$3"
+}
+
+# The digest the registry serves for REPO:TAG (what a kubelet pulling the tag gets).
+tag_digest() { # tag_digest REGISTRY REPO TAG
+  registry_curl "$1" -I "$(registry_url "$1")/v2/$2/manifests/$3" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
+}
+
+# build_image CONTEXT NAME...: builds CONTEXT's Dockerfile (FROM scratch) and pushes every NAME.
+build_image() {
+  local context="$1" names; shift
+  names="$(IFS=,; echo "$*")"
+  with_registry_auth "$BIN/buildctl" --addr "$(fact BUILDKIT_HOST)" build --progress=quiet \
+    --frontend dockerfile.v0 --local context="$context" --local dockerfile="$context" \
+    --output "type=image,\"name=$names\",push=true"
+}
+
+# both_registries REPO TAG...: the names of REPO:TAG in the plain and in the TLS registry.
+both_registries() {
+  local repo="$1" registry tag; shift
+  for registry in "$(fact REGISTRY_PLAIN)" "$(fact REGISTRY_TLS)"; do
+    for tag in "$@"; do echo "$registry/$repo:$tag"; done
+  done
+}
+
+on_both_registries() { # on_both_registries REPO TAG
+  has_tag "$(fact REGISTRY_PLAIN)" "$1" "$2" && has_tag "$(fact REGISTRY_TLS)" "$1" "$2"
+}
+
+# Images are rebuilt when their sources change: each carries a tag named after a hash of them.
+source_tag() { echo "src-$(cat "$@" | sha256sum | cut -c1-12)"; }
+
 push_frontend_image() {
+  on_both_registries "$FRONTEND_REPO" "$BUILDKIT_VERSION" && return 0
   local context="$STATE/frontend-context"
   mkdir -p "$context"
   cp "$BIN/dockerfile-frontend" "$context/dockerfile-frontend"
@@ -46,9 +88,49 @@ LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.f
 ENTRYPOINT ["/bin/dockerfile-frontend"]
 DOCKERFILE
   log "packing the Dockerfile frontend FROM scratch and pushing it to both registries"
-  with_registry_auth "$BIN/buildctl" --addr "$(fact BUILDKIT_HOST)" build --progress=quiet \
-    --frontend dockerfile.v0 --local context="$context" --local dockerfile="$context" \
-    --output "type=image,\"name=$(fact REGISTRY_TLS)/$FRONTEND_REPO:$BUILDKIT_VERSION,$(fact REGISTRY_PLAIN)/$FRONTEND_REPO:$BUILDKIT_VERSION\",push=true"
+  # shellcheck disable=SC2046 # one name per line
+  build_image "$context" $(both_registries "$FRONTEND_REPO" "$BUILDKIT_VERSION")
+}
+
+# The pod sandbox image containerd starts for every pod (components/80-node.sh), and the tests'
+# in-cluster HTTP client.
+push_node_images() {
+  build_tool_image "$PAUSE_REPO" "$STACK_ROOT/pause" pause 65535:65535
+  build_tool_image "$PROBE_REPO" "$STACK_ROOT/probe" probe 65532:65532
+}
+
+# build_tool_image REPO SOURCE_DIR BINARY USER: a Go program of this directory, FROM scratch.
+build_tool_image() {
+  local repo="$1" src="$2" binary="$3" user="$4" tag context
+  tag="$(source_tag "$src"/*)"
+  on_both_registries "$repo" "$tag" && return 0
+  log "building $repo FROM scratch"
+  context="$STATE/$(basename "$repo")-context"
+  rm -rf "$context" && mkdir -p "$context"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -buildid=' -o "$context/$binary" .)
+  printf 'FROM scratch\nCOPY %s /%s\nUSER %s\nENTRYPOINT ["/%s"]\n' "$binary" "$binary" "$user" "$binary" > "$context/Dockerfile"
+  # shellcheck disable=SC2046 # one name per line
+  build_image "$context" $(both_registries "$repo" latest "$tag")
+}
+
+# The sample app as a user's pipeline builds it (examples/sample-app), in two versions whose
+# answers differ, so deploy tests run real images: 1.0.0 (also latest) and 2.0.0.
+push_sample_app_images() {
+  local tag version context tags
+  tag="$(source_tag "$PROJECT_ROOT"/examples/sample-app/{main.go,go.mod,Dockerfile})"
+  for version in 1.0.0 2.0.0; do
+    on_both_registries "$SAMPLE_APP_REPO" "$version-$tag" && continue
+    log "building the sample app $version FROM scratch"
+    context="$STATE/sample-app-$version"
+    rm -rf "$context" && mkdir -p "$context"
+    cp "$PROJECT_ROOT/examples/sample-app/Dockerfile" "$context/"
+    (cd "$PROJECT_ROOT/examples/sample-app" &&
+      CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -buildid= -X main.version=$version" -o "$context/sample-app" .)
+    tags=("$version" "$version-$tag")
+    [[ $version == 1.0.0 ]] && tags+=(latest)
+    # shellcheck disable=SC2046 # one name per line
+    build_image "$context" $(both_registries "$SAMPLE_APP_REPO" "${tags[@]}")
+  done
 }
 
 # Deterministic tar (sorted, fixed mtime/owner) so the checksum is stable across re-creation.
@@ -66,22 +148,31 @@ make_tarball() {
 
 up() {
   mkdir -p "$STATE"
-  if ! has_tag "$(fact REGISTRY_TLS)" "$BUILDKIT_VERSION" || ! has_tag "$(fact REGISTRY_PLAIN)" "$BUILDKIT_VERSION"; then
-    push_frontend_image
-  fi
+  push_frontend_image
+  push_node_images
+  push_sample_app_images
   make_tarball
+  local tls plain
+  tls="$(fact REGISTRY_TLS)" plain="$(fact REGISTRY_PLAIN)"
   write_env images \
-    "FRONTEND_IMAGE_TLS=$(fact REGISTRY_TLS)/$FRONTEND_REPO:$BUILDKIT_VERSION" \
-    "FRONTEND_IMAGE_PLAIN=$(fact REGISTRY_PLAIN)/$FRONTEND_REPO:$BUILDKIT_VERSION" \
+    "FRONTEND_IMAGE_TLS=$tls/$FRONTEND_REPO:$BUILDKIT_VERSION" \
+    "FRONTEND_IMAGE_PLAIN=$plain/$FRONTEND_REPO:$BUILDKIT_VERSION" \
     "BUILDKIT_TARBALL=$TARBALL" \
-    "BUILDKIT_TARBALL_SHA256=$(cat "$TARBALL.sha256")"
+    "BUILDKIT_TARBALL_SHA256=$(cat "$TARBALL.sha256")" \
+    "PAUSE_IMAGE=$plain/$PAUSE_REPO:latest" \
+    "PROBE_IMAGE=$plain/$PROBE_REPO:latest" \
+    "SAMPLE_APP_IMAGE_TLS=$tls/$SAMPLE_APP_REPO" \
+    "SAMPLE_APP_IMAGE_PLAIN=$plain/$SAMPLE_APP_REPO" \
+    "SAMPLE_APP_V1_DIGEST=$(tag_digest "$tls" "$SAMPLE_APP_REPO" 1.0.0)" \
+    "SAMPLE_APP_V2_DIGEST=$(tag_digest "$tls" "$SAMPLE_APP_REPO" 2.0.0)"
 }
 
 down() { rm -f "$ENV_DIR/images.env"; }
 
 status() {
-  has_tag "$(fact REGISTRY_PLAIN)" "$BUILDKIT_VERSION" && [[ -f $TARBALL ]] &&
-    echo "$(fact REGISTRY_PLAIN)/$FRONTEND_REPO:$BUILDKIT_VERSION, $(basename "$TARBALL")"
+  has_tag "$(fact REGISTRY_PLAIN)" "$FRONTEND_REPO" "$BUILDKIT_VERSION" && has_tag "$(fact REGISTRY_PLAIN)" "$PAUSE_REPO" latest &&
+    has_tag "$(fact REGISTRY_TLS)" "$SAMPLE_APP_REPO" 2.0.0 && [[ -f $TARBALL ]] &&
+    echo "$(fact REGISTRY_PLAIN)/{$FRONTEND_REPO:$BUILDKIT_VERSION,$PAUSE_REPO,$PROBE_REPO,$SAMPLE_APP_REPO:1.0.0+2.0.0}, $(basename "$TARBALL")"
 }
 
 "${1:?usage: $0 install|up|down|status}"

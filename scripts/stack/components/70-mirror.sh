@@ -37,13 +37,14 @@ up() {
   publish_buildkit
   publish_helm "$(fact HELM3)" "$(fact HELM3_VERSION)"
   publish_helm "$(fact HELM4)" "$(fact HELM4_VERSION)"
-  start_daemon mirror "$LOG_DIR/mirror.log" python3 -m http.server --bind 127.0.0.1 --directory "$ROOT" "$MIRROR_PORT"
+  start_daemon mirror "$LOG_DIR/mirror.log" python3 -m http.server --bind "$LISTEN_ALL" --directory "$ROOT" "$MIRROR_PORT"
   wait_for "download mirror on :$MIRROR_PORT" 20 curl -fsS -o /dev/null "http://127.0.0.1:$MIRROR_PORT/buildkit/$BUILDKIT_VERSION/"
   local base="http://127.0.0.1:$MIRROR_PORT"
   write_env mirror \
     "MIRROR_URL=$base" \
     "BUILDKIT_DOWNLOAD_URL={base}/buildkit/{version}/buildkit-{version}.linux-{arch}.tar.gz" \
-    "HELM_DOWNLOAD_URL=$base/helm/helm-{version}-linux-{arch}.tar.gz"
+    "HELM_DOWNLOAD_URL=$base/helm/helm-{version}-linux-{arch}.tar.gz" \
+    "MIRROR_URL_IN_CLUSTER=http://mirror.$STACK_DOMAIN:$MIRROR_PORT"
   sed -i "s|{base}|$base|" "$ENV_DIR/mirror.env"
 }
 

@@ -1,0 +1,3 @@
+module slipway.local/probe
+
+go 1.24
