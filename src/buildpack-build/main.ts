@@ -15,7 +15,7 @@ import {
   type StepCounts
 } from '../lib/build.js';
 import { SlipwayError } from '../lib/errors.js';
-import { lastLines, run } from '../lib/exec.js';
+import { lastLines, run as execute } from '../lib/exec.js';
 import { Inputs, formatGoDuration } from '../lib/inputs.js';
 import {
   parseImageReference,
@@ -63,10 +63,15 @@ export interface BuiltImage {
   repository: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<BuiltImage> {
-  const config = readConfig(inputs);
+  return run(readConfig(inputs));
+}
+
+/** Builds (and pushes) the image; `config` is already checked. */
+export async function run(config: BuildConfig): Promise<BuiltImage> {
   for (const value of secretValues(config.secrets)) registerSecret(value);
-  if (config.frontend === 'gateway' && inputs.raw('frontend').trim() !== 'gateway') {
+  if (config.frontend === 'gateway' && config.frontendMode !== 'gateway') {
     core.info(
       `No Dockerfile in ${contextLabel(config)}: building with the gateway frontend ${config.frontendImage} (frontend: auto).`
     );
@@ -117,7 +122,7 @@ async function buildOnce(
   attempt: number
 ): Promise<BuildResult> {
   const progress = new ProgressTracker();
-  const result = await run('buildctl', args, {
+  const result = await execute('buildctl', args, {
     timeoutMs: Math.max(1000, deadline - Date.now()),
     ignoreReturnCode: true,
     onLine: line => progress.push(line)

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import { parseSetKey, type PathSegment } from '../lib/helm.js';
@@ -10,7 +12,7 @@ import {
   quoteValue,
   resolveLocalPath
 } from '../lib/inputs.js';
-import { parseImageReference, repositoryName } from '../lib/reference.js';
+import { parseImageReference, repositoryName, type ImageReference } from '../lib/reference.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 
 export type DeployAction = 'deploy' | 'delete';
@@ -146,7 +148,12 @@ function readImage(inputs: Inputs): DeployConfig['image'] {
   if (digestInput && reference.digest && reference.digest !== digest) {
     throw new InputError('digest', 'differs from the digest already in the image input.');
   }
-  return { repository: repositoryName(reference), tag: reference.tag, digest };
+  return { ...deployImage(reference), digest };
+}
+
+/** An image reference split into the parts the chart's value paths take. */
+export function deployImage(reference: ImageReference): NonNullable<DeployConfig['image']> {
+  return { repository: repositoryName(reference), tag: reference.tag, digest: reference.digest };
 }
 
 function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
@@ -241,4 +248,17 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
     deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto')
   };
+}
+
+/** Local charts and values files must exist before anything runs. */
+export function checkLocalFiles(config: DeployConfig): void {
+  if (config.action === 'deploy' && path.isAbsolute(config.chart) && !existsSync(config.chart)) {
+    throw new InputError('chart', `names ${config.chart}, which does not exist.`, {
+      hint: 'Check out the repository first (actions/checkout) or fix the path.'
+    });
+  }
+  for (const file of config.valuesFiles) {
+    if (!existsSync(file))
+      throw new InputError('values-files', `names ${file}, which does not exist.`);
+  }
 }

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { InputError, SlipwayError } from '../lib/errors.js';
-import { run, type RunResult } from '../lib/exec.js';
+import { SlipwayError } from '../lib/errors.js';
+import { run as execute, type RunResult } from '../lib/exec.js';
 import {
   historyArgs,
   isLockedReleaseError,
@@ -36,7 +36,7 @@ import { Inputs } from '../lib/inputs.js';
 import { KubeClient, loadClientNode } from '../lib/kube.js';
 import { registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
-import { readConfig, type DeployConfig } from './config.js';
+import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
 import { collectDiagnostics } from './diagnostics.js';
 
 export { readConfig } from './config.js';
@@ -66,11 +66,17 @@ interface Context {
   target: HelmTarget & { release: string };
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<DeployResult> {
-  const started = Date.now();
   const config = readConfig(inputs);
-  registerSecret(config.token);
   checkLocalFiles(config);
+  return run(config);
+}
+
+/** Deploys (or deletes) the release; `config` and the files it names are already checked. */
+export async function run(config: DeployConfig): Promise<DeployResult> {
+  const started = Date.now();
+  registerSecret(config.token);
   // Independent: finding (or installing) helm and loading the Kubernetes client.
   const [helm, kube] = await Promise.all([
     core.group('Helm', () =>
@@ -112,26 +118,13 @@ export async function main(inputs = new Inputs()): Promise<DeployResult> {
   return result;
 }
 
-/** Local charts and values files must exist before anything runs. */
-function checkLocalFiles(config: DeployConfig): void {
-  if (config.action === 'deploy' && path.isAbsolute(config.chart) && !existsSync(config.chart)) {
-    throw new InputError('chart', `names ${config.chart}, which does not exist.`, {
-      hint: 'Check out the repository first (actions/checkout) or fix the path.'
-    });
-  }
-  for (const file of config.valuesFiles) {
-    if (!existsSync(file))
-      throw new InputError('values-files', `names ${file}, which does not exist.`);
-  }
-}
-
 async function helmRun(
   ctx: Context,
   args: string[],
   quiet = false,
   timeoutMs?: number
 ): Promise<RunResult> {
-  return run(ctx.helm.path, args, {
+  return execute(ctx.helm.path, args, {
     env: helmEnv(ctx),
     stream: !quiet,
     echo: !quiet,
@@ -326,7 +319,7 @@ function writeGeneratedValues(config: DeployConfig, dir: string): string | undef
 
 async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployResult> {
   const result = await core.group(`helm upgrade --install ${ctx.config.release} (dry run)`, () =>
-    run(ctx.helm.path, upgradeArgs(plan, ctx.helm.major), {
+    execute(ctx.helm.path, upgradeArgs(plan, ctx.helm.major), {
       env: helmEnv(ctx),
       stream: false,
       ignoreReturnCode: true,

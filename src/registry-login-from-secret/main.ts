@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { InputError, SlipwayError } from '../lib/errors.js';
+import { SlipwayError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kube.js';
 import {
@@ -14,7 +14,7 @@ import {
   type VerifyMethod
 } from '../lib/registry.js';
 import { SummaryBuilder } from '../lib/summary.js';
-import { readConfig, type LoginConfig } from './config.js';
+import { readCaFile, readConfig, type LoginConfig } from './config.js';
 import { extractCredentials, type ExtractedCredentials } from './credentials.js';
 
 export { readConfig } from './config.js';
@@ -31,8 +31,13 @@ export interface RegistryLogin {
   dockerConfig: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<RegistryLogin> {
-  const config = readConfig(inputs);
+  return run(readConfig(inputs));
+}
+
+/** Writes the Secret's credentials to a private DOCKER_CONFIG; `config` is already checked. */
+export async function run(config: LoginConfig): Promise<RegistryLogin> {
   const caPem = readCaFile(config.caFile);
   const client = await KubeClient.connect({
     kubeconfig: config.kubeconfig,
@@ -53,17 +58,6 @@ export async function main(inputs = new Inputs()): Promise<RegistryLogin> {
   setOutputs(config, extracted, dir);
   await summarize(config, source, extracted, methods, dir);
   return { registry: extracted.credentials[0]?.registry ?? '', dockerConfig: dir };
-}
-
-function readCaFile(caFile: string | undefined): string[] {
-  if (!caFile) return [];
-  if (!existsSync(caFile))
-    throw new InputError('ca-file', `names a file that does not exist: ${caFile}.`);
-  const pem = readFileSync(caFile, 'utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new InputError('ca-file', `must be a PEM file with at least one certificate: ${caFile}.`);
-  }
-  return [pem];
 }
 
 async function verifyAll(

@@ -16,7 +16,7 @@ import {
   type Worker
 } from '../lib/buildkit.js';
 import { SlipwayError } from '../lib/errors.js';
-import { run, spawnDetached, stopProcess } from '../lib/exec.js';
+import { run as execute, spawnDetached, stopProcess } from '../lib/exec.js';
 import { Inputs } from '../lib/inputs.js';
 import { registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
@@ -42,9 +42,14 @@ export interface BuildkitSetup {
   addr: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
+  return run(readConfig(inputs));
+}
+
+/** Installs BuildKit and brings up (or checks) the builder; `config` is already checked. */
+export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const started = Date.now();
-  const config = readConfig(inputs);
   registerSecret(config.token);
   const { arch } = runnerPlatform();
   const release = await resolveRelease(
@@ -224,7 +229,7 @@ export async function waitForBuilder(
   let lastError: string;
   while (true) {
     const args = ['--addr', addr, ...globalArgs, '--timeout', '5', 'debug', 'workers'];
-    const result = await run(buildctl, args, {
+    const result = await execute(buildctl, args, {
       stream: false,
       echo: false,
       ignoreReturnCode: true,
