@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   ProgressTracker,
@@ -24,6 +23,7 @@ import {
   type ImageReference
 } from '../lib/reference.js';
 import { withRetry } from '../lib/retry.js';
+import { dockerConfigDir, tempDir } from '../lib/runner.js';
 import { redact, registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import { readConfig, secretValues, type BuildConfig } from './config.js';
@@ -91,7 +91,7 @@ export async function run(config: BuildConfig): Promise<BuiltImage> {
 }
 
 export async function build(config: BuildConfig): Promise<BuildResult> {
-  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-build-'));
+  const workDir = tempDir('build');
   const metadataFile = path.join(workDir, 'metadata.json');
   const args = buildctlArgs({ ...config, metadataFile });
   registerGhaCacheTokens(args);
@@ -234,8 +234,7 @@ function repositoryPath(image: string): string {
 }
 
 function dockerConfigPath(): string {
-  const dir = process.env.DOCKER_CONFIG || path.join(process.env.HOME ?? '~', '.docker');
-  return path.join(dir, 'config.json');
+  return path.join(dockerConfigDir(), 'config.json');
 }
 
 /** A gha cache token passed as an attribute must be masked like any credential. */

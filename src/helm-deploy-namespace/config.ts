@@ -13,6 +13,7 @@ import {
   resolveLocalPath
 } from '../lib/inputs.js';
 import { parseImageReference, repositoryName, type ImageReference } from '../lib/reference.js';
+import { workspace as runnerWorkspace } from '../lib/runner.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 
 export type DeployAction = 'deploy' | 'delete';
@@ -179,7 +180,7 @@ function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
 
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const workspace = runnerWorkspace(env);
   const action = inputs.enum('action', ['deploy', 'delete'] as const, 'deploy');
   const release = parseReleaseName('release', inputs.raw('release'));
   const namespace = parseNamespace('namespace', inputs.raw('namespace'));

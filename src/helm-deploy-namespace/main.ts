@@ -1,7 +1,6 @@
 import * as core from '@actions/core';
 import { createTwoFilesPatch } from 'diff';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { SlipwayError } from '../lib/errors.js';
@@ -34,14 +33,14 @@ import {
 import { setupHelm, type HelmSetup } from '../lib/helm-setup.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient, loadClientNode } from '../lib/kube.js';
+import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
+import { STATE } from '../lib/state.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
 import { collectDiagnostics } from './diagnostics.js';
 
 export { readConfig } from './config.js';
-
-export const STATE_KUBECONFIG_DIR = 'kubeconfig-dir';
 
 /** Namespaces this action creates carry these, so `action: delete` knows it may remove them. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -90,7 +89,7 @@ export async function run(config: DeployConfig): Promise<DeployResult> {
     KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
   ]);
   core.info(`Cluster ${kube.target.server} (context ${kube.target.context}); helm ${helm.version}`);
-  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-helm-'));
+  const workDir = tempDir('helm');
   const ctx: Context = {
     config,
     workDir,
@@ -522,8 +521,8 @@ async function writeNamespacedKubeconfig(ctx: Context): Promise<string> {
     ),
     currentContext: ctx.kube.target.context
   });
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-kubeconfig-'));
-  core.saveState(STATE_KUBECONFIG_DIR, dir);
+  const dir = tempDir('kubeconfig');
+  STATE.deploy.kubeconfigDir.save(dir);
   const file = path.join(dir, 'config');
   writeFileSync(file, copy.exportConfig(), { mode: 0o600 });
   core.exportVariable('KUBECONFIG', file);
@@ -610,7 +609,7 @@ async function deleteRelease(ctx: Context): Promise<DeployResult> {
 
 /** Removes the namespaced kubeconfig copy. */
 export async function post(): Promise<void> {
-  const dir = core.getState(STATE_KUBECONFIG_DIR);
+  const dir = STATE.deploy.kubeconfigDir.get();
   if (dir) {
     rmSync(dir, { recursive: true, force: true });
     core.info(`Removed ${dir}`);

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SlipwayError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
@@ -13,17 +12,15 @@ import {
   type DockerConfig,
   type VerifyMethod
 } from '../lib/registry.js';
+import { dockerConfigDir, isTempDir, tempDir } from '../lib/runner.js';
+import { STATE, UNSET_DOCKER_CONFIG } from '../lib/state.js';
 import { SummaryBuilder } from '../lib/summary.js';
 import { readCaFile, readConfig, type LoginConfig } from './config.js';
 import { extractCredentials, type ExtractedCredentials } from './credentials.js';
 
 export { readConfig } from './config.js';
 
-export const STATE_DIR = 'docker-config-dir';
-export const STATE_PREVIOUS = 'previous-docker-config';
-const DIR_PREFIX = 'slipway-docker-config-';
-/** Marks "DOCKER_CONFIG was not set" in state, where an empty value also means "no state". */
-const UNSET = '<unset>';
+const DIR_PREFIX = 'docker-config';
 
 /** Where the credentials were written, for a flow that builds and deploys next. */
 export interface RegistryLogin {
@@ -94,11 +91,6 @@ async function verifyAll(
   return methods;
 }
 
-/** Where docker and buildctl read their config right now. */
-function currentDockerConfigDir(): string {
-  return process.env.DOCKER_CONFIG || path.join(homedir(), '.docker');
-}
-
 function readExistingConfig(dir: string): DockerConfig {
   const file = path.join(dir, 'config.json');
   if (!existsSync(file)) return {};
@@ -117,7 +109,7 @@ function readExistingConfig(dir: string): DockerConfig {
 /** A fresh private directory with config.json = the current config plus the new credentials. */
 function writeDockerConfig(extracted: ExtractedCredentials): string {
   const previous = process.env.DOCKER_CONFIG;
-  const existing = readExistingConfig(currentDockerConfigDir());
+  const existing = readExistingConfig(dockerConfigDir());
   const merged = mergeDockerConfig(existing, extracted.credentials);
   if (merged.replaced.length > 0) {
     core.info(`Replacing existing entries for ${merged.replaced.join(', ')}`);
@@ -127,11 +119,10 @@ function writeDockerConfig(extracted: ExtractedCredentials): string {
       `Dropped "credsStore": "${merged.droppedCredsStore}" from the copied docker config: a credentials store would hide the written credentials.`
     );
   }
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), DIR_PREFIX));
-  chmodSync(dir, 0o700);
+  const dir = tempDir(DIR_PREFIX);
   // Record the directory before anything else can fail, so the post step always removes it.
-  core.saveState(STATE_DIR, dir);
-  core.saveState(STATE_PREVIOUS, previous ?? UNSET);
+  STATE.login.dockerConfigDir.save(dir);
+  STATE.login.previousDockerConfig.save(previous ?? UNSET_DOCKER_CONFIG);
   writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`, {
     mode: 0o600
   });
@@ -181,14 +172,14 @@ async function summarize(
 
 /** Removes the credentials and points DOCKER_CONFIG back where it was. */
 export async function post(): Promise<void> {
-  const dir = core.getState(STATE_DIR);
+  const dir = STATE.login.dockerConfigDir.get();
   if (!dir) return;
-  if (!path.basename(dir).startsWith(DIR_PREFIX)) {
+  if (!isTempDir(dir, DIR_PREFIX)) {
     throw new SlipwayError(`Refusing to remove ${dir}: it is not a directory this action created.`);
   }
   rmSync(dir, { recursive: true, force: true });
-  const previous = core.getState(STATE_PREVIOUS);
+  const previous = STATE.login.previousDockerConfig.get();
   // Later steps of the job see only exported values, so the old value (or empty) is exported.
-  core.exportVariable('DOCKER_CONFIG', previous === UNSET ? '' : previous);
+  core.exportVariable('DOCKER_CONFIG', previous === UNSET_DOCKER_CONFIG ? '' : (previous ?? ''));
   core.info(`Removed ${dir} and restored DOCKER_CONFIG.`);
 }

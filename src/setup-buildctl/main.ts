@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DEFAULT_DOWNLOAD_URL,
@@ -18,7 +17,9 @@ import {
 import { SlipwayError } from '../lib/errors.js';
 import { run as execute, spawnDetached, stopProcess } from '../lib/exec.js';
 import { Inputs } from '../lib/inputs.js';
+import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
+import { STATE } from '../lib/state.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import {
   installArchive,
@@ -30,11 +31,6 @@ import { readConfig, type SetupConfig, type TlsInputs } from './config.js';
 import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
 
 export { readConfig } from './config.js';
-
-const STATE_PID = 'buildkitdPid';
-const STATE_DIR = 'buildkitdDir';
-const STATE_TLS_DIR = 'buildkitTlsDir';
-const STATE_KUBE_BUILDER = 'kubernetesBuilder';
 
 /** The builder a flow builds on next. */
 export interface BuildkitSetup {
@@ -145,8 +141,8 @@ async function expectedChecksum(
  * stops it and removes the directory.
  */
 async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<string> {
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkitd-'));
-  core.saveState(STATE_DIR, dir);
+  const dir = tempDir('buildkitd');
+  STATE.setup.buildkitdDir.save(dir);
   const socket = path.join(dir, 'buildkitd.sock');
   const args = ['--root', path.join(dir, 'root'), '--addr', `unix://${socket}`];
   if (config.buildkitdConfig) {
@@ -159,7 +155,7 @@ async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<s
   const pid = rootful
     ? await spawnDetached(buildkitd, args, path.join(dir, 'buildkitd.log'))
     : await spawnDetached('rootlesskit', [buildkitd, ...args], path.join(dir, 'buildkitd.log'));
-  core.saveState(STATE_PID, String(pid));
+  STATE.setup.buildkitdPid.save(pid);
   core.info(
     `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
   );
@@ -183,8 +179,7 @@ async function startBuilderPod(config: SetupConfig, version: string): Promise<st
       context,
       timeoutMs: config.timeoutMs
     },
-    created =>
-      core.saveState(STATE_KUBE_BUILDER, JSON.stringify({ ...created, kubeconfig, context }))
+    created => STATE.setup.kubeBuilder.save({ ...created, kubeconfig, context })
   );
   // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
   if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
@@ -197,8 +192,8 @@ async function startBuilderPod(config: SetupConfig, version: string): Promise<st
  */
 function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
   registerSecret(inputs.key);
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkit-tls-'));
-  core.saveState(STATE_TLS_DIR, dir);
+  const dir = tempDir('buildkit-tls');
+  STATE.setup.tlsDir.save(dir);
   const write = (name: string, pem: string | undefined): string | undefined => {
     if (!pem) return undefined;
     const file = path.join(dir, name);
@@ -250,23 +245,17 @@ export async function waitForBuilder(
 
 /** Stops the buildkitd this action started and removes its directory. */
 export async function post(): Promise<void> {
-  const pid = Number(core.getState(STATE_PID));
+  const pid = STATE.setup.buildkitdPid.get() ?? 0;
   if (pid > 0) {
     const stopped = await stopProcess(pid);
     core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
   }
-  const podState = core.getState(STATE_KUBE_BUILDER);
-  if (podState) {
-    const { namespace, pod, configMap, kubeconfig, context } = JSON.parse(podState) as {
-      namespace: string;
-      pod: string;
-      configMap?: string;
-      kubeconfig?: string;
-      context?: string;
-    };
+  const builder = STATE.setup.kubeBuilder.get();
+  if (builder) {
+    const { namespace, pod, configMap, kubeconfig, context } = builder;
     await stopKubernetesBuilder({ namespace, pod, configMap }, { kubeconfig, context });
   }
-  for (const dir of [core.getState(STATE_DIR), core.getState(STATE_TLS_DIR)]) {
+  for (const dir of [STATE.setup.buildkitdDir.get(), STATE.setup.tlsDir.get()]) {
     if (!dir) continue;
     rmSync(dir, { recursive: true, force: true });
     core.info(`Removed ${dir}`);
