@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
-import { parseSetKey, type PathSegment } from '../lib/helm.js';
+import { parseSetKey, type PathSegment } from '../lib/helm/index.js';
 import {
   Inputs,
   parseInteger,

@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { HistoryEntry, ManifestResource, ReleaseStatus } from '../lib/helm.js';
+import type { HistoryEntry, ManifestResource, ReleaseStatus } from '../lib/helm/index.js';
 import type { KubeClient } from '../lib/kube.js';
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import {
   DEFAULT_DOWNLOAD_URL,
   assetName,
-  fetchReleases,
+  fetchBuildkitReleases,
   TLS_ENV,
   parseWorkers,
   resolveRelease,
@@ -51,7 +51,7 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const release = await resolveRelease(
     config.version,
     arch,
-    () => fetchReleases(config.apiUrl, config.token),
+    () => fetchBuildkitReleases(config.apiUrl, config.token),
     !config.checksum && !config.downloadUrl
   );
   const url = renderUrlTemplate(config.downloadUrl ?? DEFAULT_DOWNLOAD_URL, {
