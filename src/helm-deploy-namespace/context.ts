@@ -1,5 +1,5 @@
 import type { Helm, HelmRelease } from '../lib/helm/index.js';
-import type { KubeClient } from '../lib/kube.js';
+import type { KubeClient } from '../lib/kube/index.js';
 import { SummaryBuilder } from '../lib/summary.js';
 import type { DeployConfig } from './config.js';
 

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadClientNode } from '../lib/kube.js';
+import { loadClientNode } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE } from '../lib/state.js';
 import type { Context } from './context.js';

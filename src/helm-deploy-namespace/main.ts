@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
 import { Helm, setupHelm, type UpgradePlan } from '../lib/helm/index.js';
 import { Inputs } from '../lib/inputs.js';
-import { KubeClient } from '../lib/kube.js';
+import { KubeClient } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
 import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SlipwayError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
-import { KubeClient } from '../lib/kube.js';
+import { KubeClient } from '../lib/kube/index.js';
 import {
   mergeDockerConfig,
   nodeHttpSend,
