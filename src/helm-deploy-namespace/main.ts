@@ -4,6 +4,7 @@ import { Helm, setupHelm, type UpgradePlan } from '../lib/helm/index.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
+import { STATE } from '../lib/state.js';
 import { registerSecret } from '../lib/secrets.js';
 import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
 import type { Context, DeployResult } from './context.js';
@@ -115,5 +116,7 @@ async function deploy(ctx: Context): Promise<DeployResult> {
 
 /** Removes the namespaced kubeconfig copy. */
 export async function post(): Promise<void> {
-  await core.group('Cleanup', removeNamespacedKubeconfig);
+  if (STATE.deploy.kubeconfigDir.get()) {
+    await core.group('Removing the namespaced kubeconfig', removeNamespacedKubeconfig);
+  }
 }

@@ -173,7 +173,10 @@ async function summarize(
 /** Removes the credentials and points DOCKER_CONFIG back where it was. */
 export async function post(): Promise<void> {
   const dir = STATE.login.dockerConfigDir.get();
-  if (!dir) return;
+  if (dir) await core.group('Removing the credentials', () => removeCredentials(dir));
+}
+
+async function removeCredentials(dir: string): Promise<void> {
   if (!isTempDir(dir, DIR_PREFIX)) {
     throw new SlipwayError(`Refusing to remove ${dir}: it is not a directory this action created.`);
   }

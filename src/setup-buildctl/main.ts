@@ -6,16 +6,14 @@ import {
   assetName,
   fetchBuildkitReleases,
   TLS_ENV,
-  parseWorkers,
   resolveRelease,
-  tlsArgs,
   type BuildkitTls,
   workerPlatforms,
-  type ResolvedRelease,
-  type Worker
+  type ResolvedRelease
 } from '../lib/buildkit.js';
 import { SlipwayError } from '../lib/errors.js';
-import { run as execute, spawnDetached, stopProcess } from '../lib/exec.js';
+import { Buildctl } from '../lib/buildctl.js';
+import { spawnDetached, stopProcess } from '../lib/exec.js';
 import { Inputs } from '../lib/inputs.js';
 import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
@@ -48,42 +46,47 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const started = Date.now();
   registerSecret(config.token);
   const { arch } = runnerPlatform();
-  const release = await resolveRelease(
-    config.version,
-    arch,
-    () => fetchBuildkitReleases(config.apiUrl, config.token),
-    !config.checksum && !config.downloadUrl
+  const release = await core.group('BuildKit version', () =>
+    resolveRelease(
+      config.version,
+      arch,
+      () => fetchBuildkitReleases(config.apiUrl, config.token),
+      !config.checksum && !config.downloadUrl
+    )
   );
+  core.debug(`BuildKit ${release.version} (${release.source})`);
   const url = renderUrlTemplate(config.downloadUrl ?? DEFAULT_DOWNLOAD_URL, {
     version: release.version,
     os: 'linux',
     arch
   });
-  const installed = await installArchive({
-    tool: 'buildkit',
-    version: release.version,
-    arch,
-    url,
-    // Only a cache miss needs the checksum (which may cost a round trip to the mirror).
-    sha256: () => expectedChecksum(config, release, url),
-    auth:
-      config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
-    executables: ['bin/buildctl', 'bin/buildkitd']
-  });
+  const installed = await core.group(`Installing BuildKit ${release.version}`, () =>
+    installArchive({
+      tool: 'buildkit',
+      version: release.version,
+      arch,
+      url,
+      // Only a cache miss needs the checksum (which may cost a round trip to the mirror).
+      sha256: () => expectedChecksum(config, release, url),
+      auth:
+        config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
+      executables: ['bin/buildctl', 'bin/buildkitd']
+    })
+  );
   const binDir = path.join(installed.dir, 'bin');
   core.addPath(binDir);
+  core.debug(`Builder address kind: ${config.address.kind}`);
   const addr =
     config.address.kind === 'local'
-      ? await startLocalBuilder(binDir, config)
+      ? await core.group('Starting buildkitd', () => startLocalBuilder(binDir, config))
       : config.address.kind === 'kubernetes'
-        ? await startBuilderPod(config, release.version)
+        ? await core.group('Starting the builder pod', () =>
+            startBuilderPod(config, release.version)
+          )
         : config.address.addr;
   const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
-  const workers = await waitForBuilder(
-    path.join(binDir, 'buildctl'),
-    addr,
-    config.timeoutMs,
-    tlsArgs(addr, tls)
+  const workers = await core.group(`Waiting for the builder at ${addr}`, () =>
+    new Buildctl(path.join(binDir, 'buildctl'), addr, tls).waitForWorkers(config.timeoutMs)
   );
   const platforms = workerPlatforms(workers);
   core.exportVariable('BUILDKIT_HOST', addr);
@@ -213,38 +216,15 @@ function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
   return tls;
 }
 
-/** Polls `buildctl debug workers` until the builder answers, or fails naming the address. */
-export async function waitForBuilder(
-  buildctl: string,
-  addr: string,
-  timeoutMs: number,
-  globalArgs: string[] = []
-): Promise<Worker[]> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: string;
-  while (true) {
-    const args = ['--addr', addr, ...globalArgs, '--timeout', '5', 'debug', 'workers'];
-    const result = await execute(buildctl, args, {
-      stream: false,
-      echo: false,
-      ignoreReturnCode: true,
-      timeoutMs: 15_000
-    });
-    if (result.exitCode === 0) return parseWorkers(result.stdout);
-    lastError = (result.stderr || result.stdout).trim().split('\n').pop() ?? '';
-    if (Date.now() + 1000 > deadline) break;
-    await new Promise(resolve => setTimeout(resolve, 1000));
-  }
-  throw new SlipwayError(
-    `The BuildKit builder at ${addr} is not reachable after ${formatDuration(timeoutMs)}: ${lastError}`,
-    {
-      hint: 'Check the addr input (and that buildkitd listens there), or use addr: local to start a builder on the runner.'
-    }
-  );
-}
-
 /** Stops the buildkitd this action started and removes its directory. */
 export async function post(): Promise<void> {
+  const started = [STATE.setup.buildkitdPid, STATE.setup.kubeBuilder, STATE.setup.buildkitdDir];
+  if (started.some(key => key.get() !== undefined) || STATE.setup.tlsDir.get()) {
+    await core.group('Stopping the builder', stopBuilder);
+  }
+}
+
+async function stopBuilder(): Promise<void> {
   const pid = STATE.setup.buildkitdPid.get() ?? 0;
   if (pid > 0) {
     const stopped = await stopProcess(pid);
