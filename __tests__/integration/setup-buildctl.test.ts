@@ -141,8 +141,8 @@ describe('setup-buildctl', () => {
       timeout: '60s'
     });
     expect(main.exitCode).toBe(0);
-    const pid = Number(main.state.buildkitdPid);
-    const dir = main.state.buildkitdDir ?? '';
+    const pid = Number(main.state.setup_buildkitd_pid);
+    const dir = main.state.setup_buildkitd_dir ?? '';
     expect(pid).toBeGreaterThan(0);
     expect(main.outputs.addr).toBe(`unix://${path.join(dir, 'buildkitd.sock')}`);
     expect(dir.startsWith(main.runner.temp)).toBe(true);

@@ -145,6 +145,6 @@ describe('root action', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(/::error::Input "source" /);
     expect(run.stdout).not.toContain('Stage 1/3');
-    expect(run.state.buildkitdPid).toBeUndefined();
+    expect(run.state.setup_buildkitd_pid).toBeUndefined();
   });
 });

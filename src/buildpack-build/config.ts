@@ -11,6 +11,7 @@ import {
   selectFrontend,
   type BuildContext,
   type BuildSpec,
+  type FrontendMode,
   type SecretSpec
 } from '../lib/build.js';
 import { parseRemoteBuildkitAddr, tlsFromEnv } from '../lib/buildkit.js';
@@ -23,6 +24,8 @@ import { parseImageReference } from '../lib/reference.js';
  * the per-run metadata file) plus what only the action uses.
  */
 export interface BuildConfig extends Omit<BuildSpec, 'metadataFile'> {
+  /** The frontend input as given (`auto` picks one: the log says which). */
+  frontendMode: FrontendMode;
   /** The Dockerfile as the user would recognise it (for annotations and the summary). */
   dockerfileDisplay: string | undefined;
   timeoutMs: number;
@@ -68,6 +71,7 @@ export function readConfig(
     tls: tlsFromEnv(env),
     context,
     frontend,
+    frontendMode: mode,
     frontendImage,
     dockerfileDir: dockerfile.dir,
     dockerfileName: dockerfile.exists || context.kind === 'git' ? dockerfile.name : undefined,

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   ProgressTracker,
@@ -15,7 +14,7 @@ import {
   type StepCounts
 } from '../lib/build.js';
 import { SlipwayError } from '../lib/errors.js';
-import { lastLines, run } from '../lib/exec.js';
+import { lastLines, run as execute } from '../lib/exec.js';
 import { Inputs, formatGoDuration } from '../lib/inputs.js';
 import {
   parseImageReference,
@@ -24,6 +23,7 @@ import {
   type ImageReference
 } from '../lib/reference.js';
 import { withRetry } from '../lib/retry.js';
+import { dockerConfigDir, tempDir } from '../lib/runner.js';
 import { redact, registerSecret } from '../lib/secrets.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import { readConfig, secretValues, type BuildConfig } from './config.js';
@@ -63,10 +63,15 @@ export interface BuiltImage {
   repository: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<BuiltImage> {
-  const config = readConfig(inputs);
+  return run(readConfig(inputs));
+}
+
+/** Builds (and pushes) the image; `config` is already checked. */
+export async function run(config: BuildConfig): Promise<BuiltImage> {
   for (const value of secretValues(config.secrets)) registerSecret(value);
-  if (config.frontend === 'gateway' && inputs.raw('frontend').trim() !== 'gateway') {
+  if (config.frontend === 'gateway' && config.frontendMode !== 'gateway') {
     core.info(
       `No Dockerfile in ${contextLabel(config)}: building with the gateway frontend ${config.frontendImage} (frontend: auto).`
     );
@@ -86,7 +91,7 @@ export async function main(inputs = new Inputs()): Promise<BuiltImage> {
 }
 
 export async function build(config: BuildConfig): Promise<BuildResult> {
-  const workDir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-build-'));
+  const workDir = tempDir('build');
   const metadataFile = path.join(workDir, 'metadata.json');
   const args = buildctlArgs({ ...config, metadataFile });
   registerGhaCacheTokens(args);
@@ -117,7 +122,7 @@ async function buildOnce(
   attempt: number
 ): Promise<BuildResult> {
   const progress = new ProgressTracker();
-  const result = await run('buildctl', args, {
+  const result = await execute('buildctl', args, {
     timeoutMs: Math.max(1000, deadline - Date.now()),
     ignoreReturnCode: true,
     onLine: line => progress.push(line)
@@ -229,8 +234,7 @@ function repositoryPath(image: string): string {
 }
 
 function dockerConfigPath(): string {
-  const dir = process.env.DOCKER_CONFIG || path.join(process.env.HOME ?? '~', '.docker');
-  return path.join(dir, 'config.json');
+  return path.join(dockerConfigDir(), 'config.json');
 }
 
 /** A gha cache token passed as an attribute must be masked like any credential. */

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
-import { parseSetKey, type PathSegment } from '../lib/helm.js';
+import { parseSetKey, type PathSegment } from '../lib/helm/index.js';
 import {
   Inputs,
   parseInteger,
@@ -11,7 +13,8 @@ import {
   quoteValue,
   resolveLocalPath
 } from '../lib/inputs.js';
-import { parseImageReference, repositoryName } from '../lib/reference.js';
+import { parseImageReference, repositoryName, type ImageReference } from '../lib/reference.js';
+import { workspace as runnerWorkspace } from '../lib/runner.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 import type { PullSecretSpec } from './pull-secret.js';
 
@@ -150,7 +153,12 @@ function readImage(inputs: Inputs): DeployConfig['image'] {
   if (digestInput && reference.digest && reference.digest !== digest) {
     throw new InputError('digest', 'differs from the digest already in the image input.');
   }
-  return { repository: repositoryName(reference), tag: reference.tag, digest };
+  return { ...deployImage(reference), digest };
+}
+
+/** An image reference split into the parts the chart's value paths take. */
+export function deployImage(reference: ImageReference): NonNullable<DeployConfig['image']> {
+  return { repository: repositoryName(reference), tag: reference.tag, digest: reference.digest };
 }
 
 function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
@@ -212,7 +220,7 @@ function readPullSecret(inputs: Inputs): PullSecretSpec | undefined {
 
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const workspace = runnerWorkspace(env);
   const action = inputs.enum('action', ['deploy', 'delete'] as const, 'deploy');
   const release = parseReleaseName('release', inputs.raw('release'));
   const namespace = parseNamespace('namespace', inputs.raw('namespace'));
@@ -282,4 +290,17 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto'),
     pullSecret: readPullSecret(inputs)
   };
+}
+
+/** Local charts and values files must exist before anything runs. */
+export function checkLocalFiles(config: DeployConfig): void {
+  if (config.action === 'deploy' && path.isAbsolute(config.chart) && !existsSync(config.chart)) {
+    throw new InputError('chart', `names ${config.chart}, which does not exist.`, {
+      hint: 'Check out the repository first (actions/checkout) or fix the path.'
+    });
+  }
+  for (const file of config.valuesFiles) {
+    if (!existsSync(file))
+      throw new InputError('values-files', `names ${file}, which does not exist.`);
+  }
 }

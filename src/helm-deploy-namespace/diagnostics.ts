@@ -1,6 +1,6 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { HistoryEntry, ManifestResource, ReleaseStatus } from '../lib/helm.js';
-import type { KubeClient } from '../lib/kube.js';
+import type { HistoryEntry, ManifestResource, ReleaseStatus } from '../lib/helm/index.js';
+import type { KubeClient } from '../lib/kube/index.js';
 
 /**
  * What to look at when a rollout fails, gathered in one report: the release's status and recent

@@ -3,7 +3,9 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SlipwayError } from '../lib/errors.js';
-import { apiCode, type KubeClient } from '../lib/kube.js';
+import { apiCode, type KubeClient } from '../lib/kube/index.js';
+import { parseImageReference } from '../lib/reference.js';
+import type { DeployConfig } from './config.js';
 import {
   authEntry,
   dockerConfigKey,
@@ -99,6 +101,19 @@ function fromJobLogin(
     );
   }
   return credentials;
+}
+
+/** The pull secret's content for this deploy, or `undefined` when none is wanted (or a dry run). */
+export async function resolvePullSecret(
+  config: Pick<DeployConfig, 'pullSecret' | 'dryRun' | 'image'>,
+  kube: KubeClient
+): Promise<string | undefined> {
+  if (!config.pullSecret || config.dryRun) return undefined;
+  // The image's registry is the only one whose login goes into the namespace.
+  const registry = config.image
+    ? parseImageReference('image', config.image.repository).domain
+    : undefined;
+  return resolvePullCredentials(kube, config.pullSecret, registry);
 }
 
 /** Creates or updates the Secret for `release`; refuses to touch one Slipway did not create. */

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { describeError } from './errors.js';
 import { redact } from './secrets.js';
+import { STATE } from './state.js';
 
 /**
  * Entry point shared by every action bundle. One bundle serves both `main:` and `post:` in
@@ -11,11 +12,11 @@ export async function runAction(
   main: () => Promise<unknown>,
   post?: () => Promise<void>
 ): Promise<void> {
-  if (core.getState('isPost') === 'true') {
+  if (STATE.isPost.get()) {
     if (post) await runPost(post);
     return;
   }
-  core.saveState('isPost', 'true');
+  STATE.isPost.save(true);
   try {
     await main();
   } catch (error) {

@@ -1,8 +1,6 @@
-import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
-import { InputError, SlipwayError } from './errors.js';
-import { isTransientStatus, withRetry } from './retry.js';
-import { selectVersion, type Arch, type VersionSpec } from './tools.js';
+import { InputError } from './errors.js';
+import { assetSha256, fetchReleases, resolveVersion, type Release } from './github.js';
+import type { Arch, VersionSpec } from './tools.js';
 
 /**
  * BuildKit specifics: where releases come from, how assets are named and verified, which builder
@@ -25,61 +23,12 @@ export function assetName(version: string, arch: Arch): string {
 export const DEFAULT_DOWNLOAD_URL =
   'https://github.com/moby/buildkit/releases/download/{version}/buildkit-{version}.linux-{arch}.tar.gz';
 
-export interface ReleaseAsset {
-  name: string;
-  /** `sha256:<hex>` as GitHub publishes it for release assets. */
-  digest?: string | null;
-}
-
-export interface Release {
-  tag_name: string;
-  draft?: boolean;
-  assets: ReleaseAsset[];
-}
-
-export class ReleasesUnavailableError extends SlipwayError {}
-
-/** Reads a repository's releases from the GitHub API (or GHES), retrying 5xx/429 and network errors. */
-export async function fetchReleases(
+/** The BuildKit releases GitHub lists. */
+export function fetchBuildkitReleases(
   apiUrl: string,
-  token: string | undefined,
-  repository = BUILDKIT_REPOSITORY
+  token: string | undefined
 ): Promise<Release[]> {
-  const client = new HttpClient('slipway', [], { allowRetries: false });
-  const headers: Record<string, string> = {
-    Accept: 'application/vnd.github+json',
-    'X-GitHub-Api-Version': '2022-11-28'
-  };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const url = `${apiUrl.replace(/\/+$/, '')}/repos/${repository}/releases?per_page=100`;
-  return withRetry(
-    async () => {
-      const response = await client.get(url, headers);
-      const status = response.message.statusCode ?? 0;
-      const body = await response.readBody();
-      if (status !== 200) {
-        throw Object.assign(
-          new ReleasesUnavailableError(`GitHub API answered ${status} for ${url}`),
-          { statusCode: status, rateLimited: status === 403 || status === 429 }
-        );
-      }
-      return (JSON.parse(body) as Release[]).filter(release => !release.draft);
-    },
-    {
-      description: `listing ${repository} releases`,
-      attempts: 3,
-      isTransient: error => {
-        const status = (error as { statusCode?: number }).statusCode;
-        return status === undefined || isTransientStatus(status);
-      }
-    }
-  );
-}
-
-/** The asset's published sha256 (hex), if GitHub has one for it. */
-export function assetSha256(release: Release, name: string): string | undefined {
-  const digest = release.assets.find(asset => asset.name === name)?.digest ?? undefined;
-  return digest?.startsWith('sha256:') ? digest.slice('sha256:'.length).toLowerCase() : undefined;
+  return fetchReleases(apiUrl, token, BUILDKIT_REPOSITORY);
 }
 
 export interface ResolvedRelease {
@@ -101,30 +50,17 @@ export async function resolveRelease(
   fetch: () => Promise<Release[]>,
   needDigest: boolean
 ): Promise<ResolvedRelease> {
-  if (spec.kind === 'exact' && !needDigest) return { version: spec.version, source: 'exact' };
-  let releases: Release[];
-  try {
-    releases = await fetch();
-  } catch (error) {
-    if (!(error instanceof ReleasesUnavailableError) && !isNetworkError(error)) throw error;
-    const version = selectVersion(spec, PINNED_VERSIONS, 'BuildKit');
-    core.warning(
-      `Could not list BuildKit releases (${(error as Error).message}); using ${version} from Slipway's pinned list. Pass github-token to avoid rate limits.`
-    );
-    return { version, source: 'pinned' };
-  }
-  const version = selectVersion(
-    spec,
-    releases.map(release => release.tag_name),
-    'BuildKit'
-  );
-  const release = releases.find(candidate => candidate.tag_name === version);
-  const sha256 = release ? assetSha256(release, assetName(version, arch)) : undefined;
-  return { version, sha256, source: 'github' };
-}
-
-function isNetworkError(error: unknown): boolean {
-  return typeof (error as { code?: unknown })?.code === 'string';
+  const resolved = await resolveVersion(spec, {
+    fetch,
+    pinned: PINNED_VERSIONS,
+    tool: 'BuildKit',
+    lookUpExact: needDigest
+  });
+  if (resolved.source !== 'github') return { version: resolved.version, source: resolved.source };
+  const sha256 = resolved.release
+    ? assetSha256(resolved.release, assetName(resolved.version, arch))
+    : undefined;
+  return { version: resolved.version, sha256, source: 'github' };
 }
 
 export type BuilderAddress =

@@ -66,6 +66,13 @@ export function lastLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
 
+/** The last line a failed tool printed (stderr, else stdout): what an error message quotes. */
+export function lastLine(result: Pick<RunResult, 'stderr' | 'stdout' | 'exitCode'>): string {
+  return (
+    (result.stderr || result.stdout).trim().split('\n').pop() ?? `exit code ${result.exitCode}`
+  );
+}
+
 /** A shell-like rendering of the command for the log only; it is never executed. */
 export function formatCommandLine(tool: string, args: readonly string[]): string {
   return [tool, ...args]

@@ -2,7 +2,13 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { SlipwayError } from './errors.js';
-import { isTransientError, isTransientStatus, withRetry, type RetryOptions } from './retry.js';
+import {
+  isTlsErrorCode,
+  isTransientError,
+  isTransientStatus,
+  withRetry,
+  type RetryOptions
+} from './retry.js';
 import { registerSecret } from './secrets.js';
 
 /**
@@ -463,8 +469,6 @@ function unexpectedStatus(status: number, url: string): SlipwayError {
   });
 }
 
-const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_)/;
-
 function mapRegistryError(error: unknown, base: string, credential: RegistryCredential): Error {
   if (error instanceof SlipwayError) return error;
   if (error instanceof TransientStatus) {
@@ -475,7 +479,7 @@ function mapRegistryError(error: unknown, base: string, credential: RegistryCred
   }
   const code = (error as { code?: unknown } | null)?.code;
   const codeText = typeof code === 'string' ? code : 'network error';
-  if (TLS_CODES.test(codeText)) {
+  if (isTlsErrorCode(codeText)) {
     return new SlipwayError(
       `TLS verification of registry ${credential.registry} (${base}) failed (${codeText}).`,
       {

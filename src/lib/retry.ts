@@ -51,6 +51,13 @@ export function isTransientError(error: unknown): boolean {
   );
 }
 
+const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_)/;
+
+/** Whether a Node error code means TLS verification failed (not worth a retry; a CA problem). */
+export function isTlsErrorCode(code: string): boolean {
+  return TLS_CODES.test(code);
+}
+
 export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number): number {
   return Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
 }

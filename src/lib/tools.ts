@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import { SlipwayError } from './errors.js';
+import { InputError, SlipwayError } from './errors.js';
 
 /**
  * Installing a tool: resolve a version, render its download URL, download with retries, verify
@@ -43,8 +43,9 @@ export function parseVersionSpec(name: string, raw: string): VersionSpec {
   const exact = semver.valid(value.replace(/^v/, ''));
   if (exact) return { kind: 'exact', version: `v${exact}` };
   if (semver.validRange(value)) return { kind: 'range', range: value };
-  throw new SlipwayError(
-    `Input "${name}" must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`
+  throw new InputError(
+    name,
+    `must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`
   );
 }
 

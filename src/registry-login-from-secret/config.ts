@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../lib/errors.js';
 import { Inputs, parseString } from '../lib/inputs.js';
 import { normalizeRegistry } from '../lib/registry.js';
@@ -93,4 +94,19 @@ export function readConfig(inputs: Inputs): LoginConfig {
     exportEnv: inputs.boolean('export-env', false),
     caFile: inputs.optionalString('ca-file')
   };
+}
+
+/**
+ * The CA bundle the ca-file input names, read and checked before any work (the root action checks
+ * it with the other stages' inputs, before the builder is set up).
+ */
+export function readCaFile(caFile: string | undefined): string[] {
+  if (!caFile) return [];
+  if (!existsSync(caFile))
+    throw new InputError('ca-file', `names a file that does not exist: ${caFile}.`);
+  const pem = readFileSync(caFile, 'utf8');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InputError('ca-file', `must be a PEM file with at least one certificate: ${caFile}.`);
+  }
+  return [pem];
 }

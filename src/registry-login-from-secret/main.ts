@@ -1,10 +1,9 @@
 import * as core from '@actions/core';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, SlipwayError } from '../lib/errors.js';
+import { SlipwayError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
-import { KubeClient } from '../lib/kube.js';
+import { KubeClient } from '../lib/kube/index.js';
 import {
   mergeDockerConfig,
   nodeHttpSend,
@@ -13,17 +12,15 @@ import {
   type DockerConfig,
   type VerifyMethod
 } from '../lib/registry.js';
+import { dockerConfigDir, isTempDir, tempDir } from '../lib/runner.js';
+import { STATE, UNSET_DOCKER_CONFIG } from '../lib/state.js';
 import { SummaryBuilder } from '../lib/summary.js';
-import { readConfig, type LoginConfig } from './config.js';
+import { readCaFile, readConfig, type LoginConfig } from './config.js';
 import { extractCredentials, type ExtractedCredentials } from './credentials.js';
 
 export { readConfig } from './config.js';
 
-export const STATE_DIR = 'docker-config-dir';
-export const STATE_PREVIOUS = 'previous-docker-config';
-const DIR_PREFIX = 'slipway-docker-config-';
-/** Marks "DOCKER_CONFIG was not set" in state, where an empty value also means "no state". */
-const UNSET = '<unset>';
+const DIR_PREFIX = 'docker-config';
 
 /** Where the credentials were written, for a flow that builds and deploys next. */
 export interface RegistryLogin {
@@ -31,8 +28,13 @@ export interface RegistryLogin {
   dockerConfig: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<RegistryLogin> {
-  const config = readConfig(inputs);
+  return run(readConfig(inputs));
+}
+
+/** Writes the Secret's credentials to a private DOCKER_CONFIG; `config` is already checked. */
+export async function run(config: LoginConfig): Promise<RegistryLogin> {
   const caPem = readCaFile(config.caFile);
   const client = await KubeClient.connect({
     kubeconfig: config.kubeconfig,
@@ -53,17 +55,6 @@ export async function main(inputs = new Inputs()): Promise<RegistryLogin> {
   setOutputs(config, extracted, dir);
   await summarize(config, source, extracted, methods, dir);
   return { registry: extracted.credentials[0]?.registry ?? '', dockerConfig: dir };
-}
-
-function readCaFile(caFile: string | undefined): string[] {
-  if (!caFile) return [];
-  if (!existsSync(caFile))
-    throw new InputError('ca-file', `names a file that does not exist: ${caFile}.`);
-  const pem = readFileSync(caFile, 'utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new InputError('ca-file', `must be a PEM file with at least one certificate: ${caFile}.`);
-  }
-  return [pem];
 }
 
 async function verifyAll(
@@ -100,11 +91,6 @@ async function verifyAll(
   return methods;
 }
 
-/** Where docker and buildctl read their config right now. */
-function currentDockerConfigDir(): string {
-  return process.env.DOCKER_CONFIG || path.join(homedir(), '.docker');
-}
-
 function readExistingConfig(dir: string): DockerConfig {
   const file = path.join(dir, 'config.json');
   if (!existsSync(file)) return {};
@@ -123,7 +109,7 @@ function readExistingConfig(dir: string): DockerConfig {
 /** A fresh private directory with config.json = the current config plus the new credentials. */
 function writeDockerConfig(extracted: ExtractedCredentials): string {
   const previous = process.env.DOCKER_CONFIG;
-  const existing = readExistingConfig(currentDockerConfigDir());
+  const existing = readExistingConfig(dockerConfigDir());
   const merged = mergeDockerConfig(existing, extracted.credentials);
   if (merged.replaced.length > 0) {
     core.info(`Replacing existing entries for ${merged.replaced.join(', ')}`);
@@ -133,11 +119,10 @@ function writeDockerConfig(extracted: ExtractedCredentials): string {
       `Dropped "credsStore": "${merged.droppedCredsStore}" from the copied docker config: a credentials store would hide the written credentials.`
     );
   }
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), DIR_PREFIX));
-  chmodSync(dir, 0o700);
+  const dir = tempDir(DIR_PREFIX);
   // Record the directory before anything else can fail, so the post step always removes it.
-  core.saveState(STATE_DIR, dir);
-  core.saveState(STATE_PREVIOUS, previous ?? UNSET);
+  STATE.login.dockerConfigDir.save(dir);
+  STATE.login.previousDockerConfig.save(previous ?? UNSET_DOCKER_CONFIG);
   writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`, {
     mode: 0o600
   });
@@ -187,14 +172,17 @@ async function summarize(
 
 /** Removes the credentials and points DOCKER_CONFIG back where it was. */
 export async function post(): Promise<void> {
-  const dir = core.getState(STATE_DIR);
-  if (!dir) return;
-  if (!path.basename(dir).startsWith(DIR_PREFIX)) {
+  const dir = STATE.login.dockerConfigDir.get();
+  if (dir) await core.group('Removing the credentials', () => removeCredentials(dir));
+}
+
+async function removeCredentials(dir: string): Promise<void> {
+  if (!isTempDir(dir, DIR_PREFIX)) {
     throw new SlipwayError(`Refusing to remove ${dir}: it is not a directory this action created.`);
   }
   rmSync(dir, { recursive: true, force: true });
-  const previous = core.getState(STATE_PREVIOUS);
+  const previous = STATE.login.previousDockerConfig.get();
   // Later steps of the job see only exported values, so the old value (or empty) is exported.
-  core.exportVariable('DOCKER_CONFIG', previous === UNSET ? '' : previous);
+  core.exportVariable('DOCKER_CONFIG', previous === UNSET_DOCKER_CONFIG ? '' : (previous ?? ''));
   core.info(`Removed ${dir} and restored DOCKER_CONFIG.`);
 }

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import type { V1Pod } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../lib/errors.js';
-import { KubeClient } from '../lib/kube.js';
+import { KubeClient } from '../lib/kube/index.js';
 import { formatDuration } from '../lib/summary.js';
 
 /**

@@ -1,24 +1,23 @@
 import * as core from '@actions/core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DEFAULT_DOWNLOAD_URL,
   assetName,
-  fetchReleases,
+  fetchBuildkitReleases,
   TLS_ENV,
-  parseWorkers,
   resolveRelease,
-  tlsArgs,
   type BuildkitTls,
   workerPlatforms,
-  type ResolvedRelease,
-  type Worker
+  type ResolvedRelease
 } from '../lib/buildkit.js';
 import { SlipwayError } from '../lib/errors.js';
-import { run, spawnDetached, stopProcess } from '../lib/exec.js';
+import { Buildctl } from '../lib/buildctl.js';
+import { spawnDetached, stopProcess } from '../lib/exec.js';
 import { Inputs } from '../lib/inputs.js';
+import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
+import { STATE } from '../lib/state.js';
 import { SummaryBuilder, formatDuration } from '../lib/summary.js';
 import {
   installArchive,
@@ -31,58 +30,63 @@ import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
 
 export { readConfig } from './config.js';
 
-const STATE_PID = 'buildkitdPid';
-const STATE_DIR = 'buildkitdDir';
-const STATE_TLS_DIR = 'buildkitTlsDir';
-const STATE_KUBE_BUILDER = 'kubernetesBuilder';
-
 /** The builder a flow builds on next. */
 export interface BuildkitSetup {
   version: string;
   addr: string;
 }
 
+/** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<BuildkitSetup> {
+  return run(readConfig(inputs));
+}
+
+/** Installs BuildKit and brings up (or checks) the builder; `config` is already checked. */
+export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const started = Date.now();
-  const config = readConfig(inputs);
   registerSecret(config.token);
   const { arch } = runnerPlatform();
-  const release = await resolveRelease(
-    config.version,
-    arch,
-    () => fetchReleases(config.apiUrl, config.token),
-    !config.checksum && !config.downloadUrl
+  const release = await core.group('BuildKit version', () =>
+    resolveRelease(
+      config.version,
+      arch,
+      () => fetchBuildkitReleases(config.apiUrl, config.token),
+      !config.checksum && !config.downloadUrl
+    )
   );
+  core.debug(`BuildKit ${release.version} (${release.source})`);
   const url = renderUrlTemplate(config.downloadUrl ?? DEFAULT_DOWNLOAD_URL, {
     version: release.version,
     os: 'linux',
     arch
   });
-  const installed = await installArchive({
-    tool: 'buildkit',
-    version: release.version,
-    arch,
-    url,
-    // Only a cache miss needs the checksum (which may cost a round trip to the mirror).
-    sha256: () => expectedChecksum(config, release, url),
-    auth:
-      config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
-    executables: ['bin/buildctl', 'bin/buildkitd']
-  });
+  const installed = await core.group(`Installing BuildKit ${release.version}`, () =>
+    installArchive({
+      tool: 'buildkit',
+      version: release.version,
+      arch,
+      url,
+      // Only a cache miss needs the checksum (which may cost a round trip to the mirror).
+      sha256: () => expectedChecksum(config, release, url),
+      auth:
+        config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
+      executables: ['bin/buildctl', 'bin/buildkitd']
+    })
+  );
   const binDir = path.join(installed.dir, 'bin');
   core.addPath(binDir);
+  core.debug(`Builder address kind: ${config.address.kind}`);
   const addr =
     config.address.kind === 'local'
-      ? await startLocalBuilder(binDir, config)
+      ? await core.group('Starting buildkitd', () => startLocalBuilder(binDir, config))
       : config.address.kind === 'kubernetes'
-        ? await startBuilderPod(config, release.version)
+        ? await core.group('Starting the builder pod', () =>
+            startBuilderPod(config, release.version)
+          )
         : config.address.addr;
   const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
-  const workers = await waitForBuilder(
-    path.join(binDir, 'buildctl'),
-    addr,
-    config.timeoutMs,
-    tlsArgs(addr, tls)
+  const workers = await core.group(`Waiting for the builder at ${addr}`, () =>
+    new Buildctl(path.join(binDir, 'buildctl'), addr, tls).waitForWorkers(config.timeoutMs)
   );
   const platforms = workerPlatforms(workers);
   core.exportVariable('BUILDKIT_HOST', addr);
@@ -140,8 +144,8 @@ async function expectedChecksum(
  * stops it and removes the directory.
  */
 async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<string> {
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkitd-'));
-  core.saveState(STATE_DIR, dir);
+  const dir = tempDir('buildkitd');
+  STATE.setup.buildkitdDir.save(dir);
   const socket = path.join(dir, 'buildkitd.sock');
   const args = ['--root', path.join(dir, 'root'), '--addr', `unix://${socket}`];
   if (config.buildkitdConfig) {
@@ -154,7 +158,7 @@ async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<s
   const pid = rootful
     ? await spawnDetached(buildkitd, args, path.join(dir, 'buildkitd.log'))
     : await spawnDetached('rootlesskit', [buildkitd, ...args], path.join(dir, 'buildkitd.log'));
-  core.saveState(STATE_PID, String(pid));
+  STATE.setup.buildkitdPid.save(pid);
   core.info(
     `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
   );
@@ -178,8 +182,7 @@ async function startBuilderPod(config: SetupConfig, version: string): Promise<st
       context,
       timeoutMs: config.timeoutMs
     },
-    created =>
-      core.saveState(STATE_KUBE_BUILDER, JSON.stringify({ ...created, kubeconfig, context }))
+    created => STATE.setup.kubeBuilder.save({ ...created, kubeconfig, context })
   );
   // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
   if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
@@ -192,8 +195,8 @@ async function startBuilderPod(config: SetupConfig, version: string): Promise<st
  */
 function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
   registerSecret(inputs.key);
-  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'slipway-buildkit-tls-'));
-  core.saveState(STATE_TLS_DIR, dir);
+  const dir = tempDir('buildkit-tls');
+  STATE.setup.tlsDir.save(dir);
   const write = (name: string, pem: string | undefined): string | undefined => {
     if (!pem) return undefined;
     const file = path.join(dir, name);
@@ -213,55 +216,26 @@ function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
   return tls;
 }
 
-/** Polls `buildctl debug workers` until the builder answers, or fails naming the address. */
-export async function waitForBuilder(
-  buildctl: string,
-  addr: string,
-  timeoutMs: number,
-  globalArgs: string[] = []
-): Promise<Worker[]> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: string;
-  while (true) {
-    const args = ['--addr', addr, ...globalArgs, '--timeout', '5', 'debug', 'workers'];
-    const result = await run(buildctl, args, {
-      stream: false,
-      echo: false,
-      ignoreReturnCode: true,
-      timeoutMs: 15_000
-    });
-    if (result.exitCode === 0) return parseWorkers(result.stdout);
-    lastError = (result.stderr || result.stdout).trim().split('\n').pop() ?? '';
-    if (Date.now() + 1000 > deadline) break;
-    await new Promise(resolve => setTimeout(resolve, 1000));
-  }
-  throw new SlipwayError(
-    `The BuildKit builder at ${addr} is not reachable after ${formatDuration(timeoutMs)}: ${lastError}`,
-    {
-      hint: 'Check the addr input (and that buildkitd listens there), or use addr: local to start a builder on the runner.'
-    }
-  );
-}
-
 /** Stops the buildkitd this action started and removes its directory. */
 export async function post(): Promise<void> {
-  const pid = Number(core.getState(STATE_PID));
+  const started = [STATE.setup.buildkitdPid, STATE.setup.kubeBuilder, STATE.setup.buildkitdDir];
+  if (started.some(key => key.get() !== undefined) || STATE.setup.tlsDir.get()) {
+    await core.group('Stopping the builder', stopBuilder);
+  }
+}
+
+async function stopBuilder(): Promise<void> {
+  const pid = STATE.setup.buildkitdPid.get() ?? 0;
   if (pid > 0) {
     const stopped = await stopProcess(pid);
     core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
   }
-  const podState = core.getState(STATE_KUBE_BUILDER);
-  if (podState) {
-    const { namespace, pod, configMap, kubeconfig, context } = JSON.parse(podState) as {
-      namespace: string;
-      pod: string;
-      configMap?: string;
-      kubeconfig?: string;
-      context?: string;
-    };
+  const builder = STATE.setup.kubeBuilder.get();
+  if (builder) {
+    const { namespace, pod, configMap, kubeconfig, context } = builder;
     await stopKubernetesBuilder({ namespace, pod, configMap }, { kubeconfig, context });
   }
-  for (const dir of [core.getState(STATE_DIR), core.getState(STATE_TLS_DIR)]) {
+  for (const dir of [STATE.setup.buildkitdDir.get(), STATE.setup.tlsDir.get()]) {
     if (!dir) continue;
     rmSync(dir, { recursive: true, force: true });
     core.info(`Removed ${dir}`);

@@ -1,15 +1,20 @@
 import * as core from '@actions/core';
-import { main as build } from '../buildpack-build/main.js';
 import { readConfig as readBuildConfig } from '../buildpack-build/config.js';
-import { readConfig as readDeployConfig } from '../helm-deploy-namespace/config.js';
-import { main as deploy, post as removeKubeconfig } from '../helm-deploy-namespace/main.js';
+import { run as build } from '../buildpack-build/main.js';
+import {
+  checkLocalFiles as checkDeployFiles,
+  deployImage,
+  readConfig as readDeployConfig,
+  type DeployConfig
+} from '../helm-deploy-namespace/config.js';
+import { run as deploy, post as removeKubeconfig } from '../helm-deploy-namespace/main.js';
 import { InputError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
 import { pinDigest, parseImageReference } from '../lib/reference.js';
-import { readConfig as readLoginConfig } from '../registry-login-from-secret/config.js';
-import { main as login, post as logout } from '../registry-login-from-secret/main.js';
+import { readCaFile, readConfig as readLoginConfig } from '../registry-login-from-secret/config.js';
+import { run as login, post as logout } from '../registry-login-from-secret/main.js';
 import { readConfig as readSetupConfig } from '../setup-buildctl/config.js';
-import { main as setupBuilder, post as stopBuilder } from '../setup-buildctl/main.js';
+import { run as setupBuilder, post as stopBuilder } from '../setup-buildctl/main.js';
 import {
   BUILD_INPUTS,
   DEPLOY_INPUTS,
@@ -24,35 +29,45 @@ import {
  * The whole flow in one step, run from this action's own bundle (so it works from any caller's
  * repository layout, unlike a composite action's `uses: ./path`): set up the builder, log in to the
  * registry with credentials from a Kubernetes Secret, build and push, then — when a chart is given —
- * deploy the pushed image by digest with Helm. Every stage validates its inputs before the first
- * one runs anything.
+ * deploy the pushed image by digest with Helm. Every stage's inputs (and the local files they name)
+ * are checked before the first stage runs anything; each stage then runs on the config checked
+ * here, so every input error, early or late, names the root's input.
  */
-export async function main(): Promise<void> {
-  const root = new Inputs();
-  const setupInputs = stageInputs(root, SETUP_INPUTS);
-  const loginInputs = stageInputs(root, LOGIN_INPUTS);
-  const buildInputs = stageInputs(root, BUILD_INPUTS);
+export async function main(root = new Inputs()): Promise<void> {
   const deploying = root.raw('chart').trim() !== '';
-  inRootTerms(SETUP_INPUTS, () => readSetupConfig(setupInputs));
-  inRootTerms(LOGIN_INPUTS, () => readLoginConfig(loginInputs));
-  inRootTerms(BUILD_INPUTS, () => readBuildConfig(buildInputs));
+  const setupConfig = inRootTerms(SETUP_INPUTS, () =>
+    readSetupConfig(stageInputs(root, SETUP_INPUTS))
+  );
+  const loginConfig = inRootTerms(LOGIN_INPUTS, () => {
+    const config = readLoginConfig(stageInputs(root, LOGIN_INPUTS));
+    readCaFile(config.caFile);
+    return config;
+  });
+  const buildConfig = inRootTerms(BUILD_INPUTS, () =>
+    readBuildConfig(stageInputs(root, BUILD_INPUTS))
+  );
+  let deployConfig: DeployConfig | undefined;
   if (deploying) {
     for (const required of ['release', 'namespace']) {
       if (root.raw(required).trim() === '') {
         throw new InputError(required, 'is required when chart is set (the deploy stage).');
       }
     }
-    inRootTerms(DEPLOY_INPUTS, () => readDeployConfig(deployStageInputs(root)));
+    deployConfig = inRootTerms(DEPLOY_INPUTS, () => {
+      const config = readDeployConfig(deployStageInputs(root, { action: 'deploy' }));
+      checkDeployFiles(config);
+      return config;
+    });
   }
-  const stages = deploying ? 4 : 3;
+  const stages = deployConfig ? 4 : 3;
 
   // Stages group their own output; GitHub has no nested groups, so stages get plain headings.
   core.info(`Stage 1/${stages}: BuildKit builder`);
-  const builder = await setupBuilder(setupInputs);
+  const builder = await inRootTerms(SETUP_INPUTS, () => setupBuilder(setupConfig));
   core.info(`Stage 2/${stages}: registry credentials from the Kubernetes Secret`);
-  await login(loginInputs);
+  await inRootTerms(LOGIN_INPUTS, () => login(loginConfig));
   core.info(`Stage 3/${stages}: build and push`);
-  const built = await build(buildInputs);
+  const built = await inRootTerms(BUILD_INPUTS, () => build(buildConfig));
   core.setOutput('buildkit-version', builder.version);
   core.setOutput('image', built.image);
   core.setOutput('digest', built.digest ?? '');
@@ -60,15 +75,17 @@ export async function main(): Promise<void> {
     ? pinDigest(parseImageReference('image', built.repository), built.digest)
     : undefined;
   if (imageref) core.setOutput('imageref', imageref);
-  if (!deploying) return;
+  if (!deployConfig) return;
 
   core.info(`Stage 4/${stages}: deploy with Helm`);
   if (!imageref) {
     throw new InputError('image', 'must be pushed (a digest) to be deployed by digest.');
   }
+  // The deploy's image is never a root input: it is the image just pushed, pinned by digest.
+  const image = deployImage(parseImageReference('image', imageref));
   // The deploy stage sets its outputs itself; they are the root's too (release, namespace,
   // revision, status, manifest-digest). Restated here so the root's contract is explicit.
-  const deployed = await deploy(deployStageInputs(root, { action: 'deploy', image: imageref }));
+  const deployed = await inRootTerms(DEPLOY_INPUTS, () => deploy({ ...deployConfig, image }));
   core.setOutput('revision', String(deployed.revision));
   core.setOutput('status', deployed.status);
   core.setOutput('manifest-digest', deployed.manifestDigest);

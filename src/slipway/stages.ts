@@ -102,14 +102,28 @@ export function stageInputs(
   });
 }
 
-/** Runs a stage step, reporting input errors under the root's input names, which the user wrote. */
+/**
+ * Runs a stage step (checking its inputs, or its work, sync or async), reporting input errors
+ * under the root's input names, which the user wrote.
+ */
 export function inRootTerms<T>(mapping: InputMapping, step: () => T): T {
+  let result: T;
   try {
-    return step();
+    result = step();
   } catch (error) {
-    const rootName = error instanceof InputError ? mapping[error.input] : undefined;
-    if (!(error instanceof InputError) || rootName === undefined) throw error;
-    const detail = error.message.slice(`Input "${error.input}" `.length);
-    throw new InputError(rootName, detail, { hint: error.hint, cause: error });
+    throw inRootTermsError(mapping, error);
   }
+  if (result instanceof Promise) {
+    return result.catch((error: unknown) => {
+      throw inRootTermsError(mapping, error);
+    }) as T;
+  }
+  return result;
+}
+
+function inRootTermsError(mapping: InputMapping, error: unknown): unknown {
+  const rootName = error instanceof InputError ? mapping[error.input] : undefined;
+  if (!(error instanceof InputError) || rootName === undefined) return error;
+  const detail = error.message.slice(`Input "${error.input}" `.length);
+  return new InputError(rootName, detail, { hint: error.hint, cause: error });
 }

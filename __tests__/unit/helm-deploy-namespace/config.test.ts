@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { generatedValues } from '../../../src/helm-deploy-namespace/main.js';
+import { generatedValues } from '../../../src/helm-deploy-namespace/values.js';
 import { isValidLabelKey, readConfig } from '../../../src/helm-deploy-namespace/config.js';
 import { Inputs } from '../../../src/lib/inputs.js';
 

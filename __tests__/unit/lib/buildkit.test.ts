@@ -1,17 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   PINNED_VERSIONS,
-  ReleasesUnavailableError,
   assetName,
-  assetSha256,
   buildkitHost,
-  fetchReleases,
+  fetchBuildkitReleases as fetchReleases,
   parseBuildkitAddr,
   parseWorkers,
   resolveRelease,
-  workerPlatforms,
-  type Release
+  workerPlatforms
 } from '../../../src/lib/buildkit.js';
+import { ReleasesUnavailableError, assetSha256, type Release } from '../../../src/lib/github.js';
 import { captureStdout } from '../../helpers/capture.js';
 import { startHttpServer } from '../../helpers/http.js';
 

@@ -18,7 +18,7 @@ import {
   upgradeArgs,
   usesSecretStorage,
   type UpgradePlan
-} from '../../../src/lib/helm.js';
+} from '../../../src/lib/helm/index.js';
 
 const plan: UpgradePlan = {
   release: 'app',

@@ -18,7 +18,7 @@ import {
   resolveKubeConfigSource,
   statusMessage,
   type KubeOperation
-} from '../../../src/lib/kube.js';
+} from '../../../src/lib/kube/index.js';
 import { captureStdout } from '../../helpers/capture.js';
 import { startHttpServer } from '../../helpers/http.js';
 

@@ -2,12 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  STATE_DIR,
-  STATE_PREVIOUS,
-  main,
-  post
-} from '../../../src/registry-login-from-secret/main.js';
+import { STATE } from '../../../src/lib/state.js';
+import { main, post } from '../../../src/registry-login-from-secret/main.js';
 import { captureStdout } from '../../helpers/capture.js';
 
 /**
@@ -27,6 +23,9 @@ afterEach(() => {
   for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
   Object.assign(process.env, saved);
 });
+
+const STATE_DIR = STATE.login.dockerConfigDir.name;
+const STATE_PREVIOUS = STATE.login.previousDockerConfig.name;
 
 function setState(name: string, value: string): void {
   process.env[`STATE_${name}`] = value;

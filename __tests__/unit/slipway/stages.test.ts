@@ -70,3 +70,14 @@ describe('inRootTerms', () => {
     ).toThrow('Input "buildkitd-flags" x');
   });
 });
+
+describe('inRootTerms with a stage that runs', () => {
+  it('renames input errors a stage throws while it works', async () => {
+    await expect(
+      inRootTerms(LOGIN_INPUTS, async () => {
+        throw new InputError('ca-file', 'names a file that does not exist: /x.');
+      })
+    ).rejects.toThrow('Input "registry-ca-file" names a file that does not exist: /x.');
+    await expect(inRootTerms(LOGIN_INPUTS, async () => 7)).resolves.toBe(7);
+  });
+});

@@ -2,8 +2,15 @@ import * as core from '@actions/core';
 import * as io from '@actions/io';
 import path from 'node:path';
 import semver from 'semver';
-import { fetchReleases, ReleasesUnavailableError } from './buildkit.js';
-import { SlipwayError } from './errors.js';
+import { SlipwayError } from '../errors.js';
+import { fetchReleases, resolveVersion } from '../github.js';
+import {
+  installArchive,
+  renderUrlTemplate,
+  runnerPlatform,
+  sidecarChecksum,
+  type VersionSpec
+} from '../tools.js';
 import {
   HELM_DEFAULT_DOWNLOAD_URL,
   HELM_PINNED_VERSIONS,
@@ -11,15 +18,6 @@ import {
   detectHelm,
   type HelmBinary
 } from './helm.js';
-import { isTransientError } from './retry.js';
-import {
-  installArchive,
-  renderUrlTemplate,
-  runnerPlatform,
-  selectVersion,
-  sidecarChecksum,
-  type VersionSpec
-} from './tools.js';
 
 /**
  * Finds or installs helm, like azure/setup-helm but with a checksum on every download: a helm on
@@ -92,21 +90,10 @@ export async function resolveHelmVersion(
   options: HelmSetupOptions,
   fetch = () => fetchReleases(options.apiUrl, options.token, HELM_REPOSITORY)
 ): Promise<string> {
-  const spec = options.spec ?? { kind: 'latest' };
-  if (spec.kind === 'exact') return spec.version;
-  try {
-    const releases = await fetch();
-    return selectVersion(
-      spec,
-      releases.map(release => release.tag_name),
-      'Helm'
-    );
-  } catch (error) {
-    if (!(error instanceof ReleasesUnavailableError) && !isTransientError(error)) throw error;
-    const version = selectVersion(spec, HELM_PINNED_VERSIONS, 'Helm');
-    core.warning(
-      `Could not list Helm releases (${(error as Error).message}); using ${version} from Slipway's pinned list. Pass github-token to avoid rate limits.`
-    );
-    return version;
-  }
+  const resolved = await resolveVersion(options.spec ?? { kind: 'latest' }, {
+    fetch,
+    pinned: HELM_PINNED_VERSIONS,
+    tool: 'Helm'
+  });
+  return resolved.version;
 }

@@ -1,0 +1,52 @@
+import type { Helm, HelmRelease } from '../lib/helm/index.js';
+import type { KubeClient } from '../lib/kube/index.js';
+import { SummaryBuilder } from '../lib/summary.js';
+import type { DeployConfig } from './config.js';
+
+/** What one run of the action works with: the checked config, helm, the cluster. */
+export interface Context {
+  config: DeployConfig;
+  /** Private scratch directory under RUNNER_TEMP (values file, helm's discovery cache). */
+  workDir: string;
+  helm: Helm;
+  kube: KubeClient;
+  target: HelmRelease;
+  /** When the run started (for the summary's duration). */
+  started: number;
+}
+
+export interface DeployResult {
+  release: string;
+  namespace: string;
+  revision: number;
+  status: string;
+  manifestDigest: string;
+  kubeconfig?: string | undefined;
+}
+
+/** The result of a deploy, dry run or delete: the release and namespace come from the config. */
+export function deployResult(
+  config: Pick<DeployConfig, 'release' | 'namespace'>,
+  outcome: Omit<DeployResult, 'release' | 'namespace' | 'revision' | 'manifestDigest'> &
+    Partial<Pick<DeployResult, 'revision' | 'manifestDigest'>>
+): DeployResult {
+  return {
+    release: config.release,
+    namespace: config.namespace,
+    revision: outcome.revision ?? 0,
+    status: outcome.status,
+    manifestDigest: outcome.manifestDigest ?? '',
+    ...(outcome.kubeconfig ? { kubeconfig: outcome.kubeconfig } : {})
+  };
+}
+
+/** The job summary of every outcome: `helm-deploy-namespace<suffix>`, facts, optional details. */
+export async function writeSummary(
+  suffix: string,
+  facts: Array<[string, string | number | undefined]>,
+  details?: [title: string, body: string]
+): Promise<void> {
+  const summary = new SummaryBuilder().heading(`helm-deploy-namespace${suffix}`).facts(facts);
+  if (details) summary.details(...details);
+  await summary.write();
+}

@@ -1,0 +1,142 @@
+import * as core from '@actions/core';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SlipwayError } from '../lib/errors.js';
+import { lastLine, type RunResult } from '../lib/exec.js';
+import {
+  isLockedReleaseError,
+  manifestDigest,
+  manifestResources,
+  type ManifestResource
+} from '../lib/helm/index.js';
+import { formatDuration } from '../lib/summary.js';
+import type { DeployConfig } from './config.js';
+import { deployResult, writeSummary, type Context, type DeployResult } from './context.js';
+import { collectDiagnostics } from './diagnostics.js';
+import { writeNamespacedKubeconfig } from './kubeconfig.js';
+import type { NamespaceState } from './namespace.js';
+
+/** After a failed upgrade: diagnostics in the log and summary, then an error saying what is left. */
+export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<never> {
+  const { config } = ctx;
+  const [status, history] = await Promise.all([
+    ctx.helm.status(ctx.target).catch(() => undefined),
+    ctx.helm.history(ctx.target)
+  ]);
+  const resources = status ? manifestResources(status.manifest) : [];
+  const diagnostics = await collectDiagnostics(ctx.kube, {
+    namespace: config.namespace,
+    status,
+    history,
+    resources
+  }).catch(error => `Diagnostics could not be collected: ${(error as Error).message}`);
+  core.startGroup('Diagnostics');
+  for (const line of diagnostics.split('\n')) core.info(line);
+  core.endGroup();
+  const rolledBack = config.atomic && status?.status === 'deployed' && upgrade.exitCode !== 0;
+  const locked = isLockedReleaseError(upgrade.stderr);
+  const outcome = rolledBack
+    ? `rolled back: revision ${status?.revision} serves the previous release`
+    : status
+      ? `release is ${status.status} at revision ${status.revision}`
+      : 'nothing was installed';
+  await writeSummary(
+    ': failed',
+    [
+      ['Release', config.release],
+      ['Namespace', config.namespace],
+      ['Outcome', outcome],
+      ['Helm', ctx.helm.version],
+      ['Duration', formatDuration(Date.now() - ctx.started)]
+    ],
+    ['Diagnostics', diagnostics]
+  );
+  if (status) {
+    core.setOutput('revision', String(status.revision));
+    core.setOutput('status', status.status);
+  }
+  throw new SlipwayError(
+    `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}; ${outcome}.`,
+    {
+      hint: locked
+        ? 'Another operation holds the release (pending state from a cancelled run): set recover: rollback.'
+        : 'See the Diagnostics group above (events, pods not Ready, container logs).'
+    }
+  );
+}
+
+/** After a successful upgrade: the release as helm reports it, its workloads' readiness, a summary. */
+export async function reportSuccess(
+  ctx: Context,
+  namespaceState: NamespaceState
+): Promise<DeployResult> {
+  const { config } = ctx;
+  // helm status includes the rendered manifest: no separate `helm get manifest`.
+  const status = await ctx.helm.status(ctx.target);
+  if (!status)
+    throw new SlipwayError(`helm reported success but release ${config.release} is not found.`);
+  const readiness = await workloadReadiness(ctx, manifestResources(status.manifest));
+  const digest = manifestDigest(status.manifest);
+  const kubeconfig = config.setContextNamespace ? await writeNamespacedKubeconfig(ctx) : undefined;
+  const image = config.image
+    ? `${config.image.repository}${config.image.digest ? `@${config.image.digest}` : `:${config.image.tag ?? 'latest'}`}`
+    : undefined;
+  core.info(
+    `Release ${config.release} ${status.status} at revision ${status.revision} in ${config.namespace}`
+  );
+  await writeSummary('', [
+    ['Release', config.release],
+    ['Chart', status.chart || describeChart(config)],
+    ['Revision', status.revision],
+    ['Status', status.status],
+    ['Namespace', `${config.namespace} (${namespaceState})`],
+    ['Image', image],
+    ['Ready', readiness.join(', ') || 'no workloads'],
+    ['Manifest', digest],
+    ['Helm', ctx.helm.version],
+    ['Duration', formatDuration(Date.now() - ctx.started)]
+  ]);
+  return deployResult(config, {
+    revision: status.revision,
+    status: status.status,
+    manifestDigest: digest,
+    kubeconfig
+  });
+}
+
+/**
+ * `name-version` for the summary: helm's status JSON has no chart metadata, so a local chart's
+ * Chart.yaml is read, and a repository or OCI chart is named as given.
+ */
+export function describeChart(config: Pick<DeployConfig, 'chart' | 'chartVersion'>): string {
+  const chartYaml = path.join(config.chart, 'Chart.yaml');
+  if (path.isAbsolute(config.chart) && existsSync(chartYaml)) {
+    try {
+      const meta = parseYaml(readFileSync(chartYaml, 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (meta.name) return `${meta.name}-${meta.version ?? ''}`;
+    } catch {
+      // fall through to the reference as given
+    }
+  }
+  return config.chartVersion ? `${config.chart}@${config.chartVersion}` : config.chart;
+}
+
+/** `Deployment/app 2/2` for each workload in the manifest (read in parallel). */
+async function workloadReadiness(ctx: Context, resources: ManifestResource[]): Promise<string[]> {
+  const workloads = resources.filter(
+    (r): r is ManifestResource & { kind: 'Deployment' | 'StatefulSet' } =>
+      r.kind === 'Deployment' || r.kind === 'StatefulSet'
+  );
+  return Promise.all(
+    workloads.map(async resource => {
+      const state = await ctx.kube
+        .workloadReadiness(resource.kind, resource.namespace ?? ctx.config.namespace, resource.name)
+        .catch(() => undefined);
+      return `${resource.kind}/${resource.name} ${state ? `${state.ready}/${state.wanted}` : '?'}`;
+    })
+  );
+}

@@ -1,0 +1,62 @@
+import * as core from '@actions/core';
+import { SlipwayError } from '../lib/errors.js';
+import { lastLine } from '../lib/exec.js';
+import {
+  isPending,
+  lastGoodRevision,
+  latestRecordState,
+  usesSecretStorage
+} from '../lib/helm/index.js';
+import type { Context } from './context.js';
+
+/**
+ * A cancelled job can leave the release `pending-*`, and helm then refuses every operation. With
+ * `recover: rollback` the release goes back to its last good revision (or is uninstalled when it
+ * never had one); otherwise the step stops and says how to recover.
+ */
+export async function recoverPendingRelease(ctx: Context): Promise<void> {
+  const current = await currentReleaseState(ctx);
+  core.debug(`Release state: ${current ? `${current.status} ${current.revision}` : 'none'}`);
+  if (!current || !isPending(current.status)) return;
+  const status = { ...current, ...(await ctx.helm.status(ctx.target)) };
+  const history = await ctx.helm.history(ctx.target);
+  const good = lastGoodRevision(history);
+  const what = `Release ${ctx.config.release} in namespace ${ctx.config.namespace} is stuck in ${status.status} (revision ${status.revision}), probably from a cancelled run.`;
+  if (ctx.config.recover !== 'rollback' || ctx.config.dryRun) {
+    throw new SlipwayError(what, {
+      hint: good
+        ? `Set recover: rollback to roll back to revision ${good} before upgrading, or run: helm rollback ${ctx.config.release} ${good} -n ${ctx.config.namespace}`
+        : `Set recover: rollback to uninstall the never-deployed release before installing, or run: helm uninstall ${ctx.config.release} -n ${ctx.config.namespace}`
+    });
+  }
+  core.warning(`${what} Recovering (recover: rollback).`);
+  const target = { ...ctx.target, timeoutMs: ctx.config.timeoutMs, wait: true };
+  const result = good ? await ctx.helm.rollback(target, good) : await ctx.helm.uninstall(target);
+  if (result.exitCode !== 0) {
+    throw new SlipwayError(
+      `Could not recover release ${ctx.config.release} from ${status.status}: ${lastLine(result)}`
+    );
+  }
+  core.info(good ? `Rolled back to revision ${good}` : 'Uninstalled the never-deployed release');
+}
+
+/**
+ * The release's state from its storage records' labels, read through the API (no helm process);
+ * other storage drivers, or credentials that may not list Secrets, fall back to `helm status`.
+ */
+async function currentReleaseState(
+  ctx: Context
+): Promise<{ revision: number; status: string } | undefined> {
+  if (usesSecretStorage()) {
+    try {
+      const records = await ctx.kube.listSecretLabels(
+        ctx.config.namespace,
+        `owner=helm,name=${ctx.config.release}`
+      );
+      return latestRecordState(records);
+    } catch (error) {
+      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
+    }
+  }
+  return ctx.helm.status(ctx.target);
+}

@@ -1,0 +1,170 @@
+import * as core from '@actions/core';
+import path from 'node:path';
+import { SlipwayError } from '../errors.js';
+import { lastLine, run, type RunResult } from '../exec.js';
+import {
+  historyArgs,
+  listArgs,
+  rollbackArgs,
+  statusArgs,
+  uninstallArgs,
+  upgradeArgs,
+  type HelmTarget,
+  type UpgradePlan
+} from './args.js';
+import {
+  isReleaseNotFound,
+  parseHelmVersion,
+  parseHistory,
+  parseReleaseStatus,
+  type HistoryEntry,
+  type ReleaseStatus
+} from './output.js';
+
+export const HELM_REPOSITORY = 'helm/helm';
+
+/** Used when GitHub cannot be asked for the version list (rate limit, air-gapped runner). */
+export const HELM_PINNED_VERSIONS = ['v4.1.4', 'v3.17.3'];
+
+export const HELM_DEFAULT_DOWNLOAD_URL = 'https://get.helm.sh/helm-{version}-linux-{arch}.tar.gz';
+
+export interface HelmBinary {
+  path: string;
+  /** `v3.17.3` */
+  version: string;
+  major: number;
+}
+
+/** A release and where it lives: what every release command takes. */
+export type HelmRelease = HelmTarget & { release: string };
+
+/** How long helm may take beyond its own --timeout before the process is stopped. */
+const PROCESS_GRACE_MS = 60_000;
+/** Quick commands (status, history, list). */
+const QUERY_TIMEOUT_MS = 120_000;
+/** A dry run renders and asks the API server; it never waits for a rollout. */
+const DRY_RUN_TIMEOUT_MS = 300_000;
+
+const QUIET = { stream: false };
+const STREAM = { stream: true };
+
+const detected = new Map<string, Promise<HelmBinary>>();
+
+/** Asks a helm binary for its version, once per path; Helm 2 and unknown majors are refused. */
+export function detectHelm(helmPath: string): Promise<HelmBinary> {
+  let found = detected.get(helmPath);
+  if (!found) {
+    found = askVersion(helmPath);
+    detected.set(helmPath, found);
+    found.catch(() => detected.delete(helmPath));
+  }
+  return found;
+}
+
+async function askVersion(helmPath: string): Promise<HelmBinary> {
+  const result = await run(helmPath, ['version', '--template', '{{.Version}}'], {
+    stream: false,
+    echo: false,
+    ignoreReturnCode: true,
+    timeoutMs: 30_000
+  });
+  const parsed = result.exitCode === 0 ? parseHelmVersion(result.stdout) : undefined;
+  if (!parsed) {
+    throw new SlipwayError(`Cannot tell the version of ${helmPath}.`, {
+      hint: 'Use the helm-version input to install a known Helm 3 or 4.'
+    });
+  }
+  if (parsed.major !== 3 && parsed.major !== 4) {
+    throw new SlipwayError(
+      `${helmPath} is Helm ${parsed.version}; Slipway supports Helm 3 and 4.`,
+      {
+        hint: 'Set helm-version to a 3.x or 4.x version.'
+      }
+    );
+  }
+  return { path: helmPath, ...parsed };
+}
+
+/**
+ * Runs one helm binary and parses its answers. It owns helm's environment (its Kubernetes
+ * discovery cache goes to a private work directory instead of ~/.kube/cache, so nothing is
+ * written outside RUNNER_TEMP and the workspace; helm's own config, cache and data homes are left
+ * alone: they hold the repositories an earlier `helm repo add` step configured), the process
+ * timeouts, and the flags of the installed major version.
+ */
+export class Helm {
+  constructor(
+    readonly binary: HelmBinary,
+    private readonly workDir: string
+  ) {}
+
+  get version(): string {
+    return this.binary.version;
+  }
+
+  get major(): number {
+    return this.binary.major;
+  }
+
+  private run(
+    args: string[],
+    timeoutMs: number,
+    output: { stream: boolean; echo?: boolean }
+  ): Promise<RunResult> {
+    return run(this.binary.path, args, {
+      env: { KUBECACHEDIR: path.join(this.workDir, 'kube-cache') },
+      stream: output.stream,
+      echo: output.echo ?? output.stream,
+      ignoreReturnCode: true,
+      timeoutMs
+    });
+  }
+
+  /** `helm status` with the rendered manifest; undefined when the release does not exist. */
+  async status(target: HelmRelease): Promise<ReleaseStatus | undefined> {
+    const result = await this.run(statusArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    if (result.exitCode === 0) return parseReleaseStatus(result.stdout);
+    if (isReleaseNotFound(result.stderr)) return undefined;
+    throw new SlipwayError(`helm status ${target.release} failed: ${lastLine(result)}`);
+  }
+
+  /** The release's recent revisions; empty when helm cannot tell. */
+  async history(target: HelmRelease): Promise<HistoryEntry[]> {
+    const result = await this.run(historyArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    return result.exitCode === 0 ? parseHistory(result.stdout) : [];
+  }
+
+  /** The names of every release in the namespace, whatever its state. */
+  async list(target: HelmTarget): Promise<string[]> {
+    const result = await this.run(listArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    return result.stdout.trim().split('\n').filter(Boolean);
+  }
+
+  /**
+   * `helm upgrade --install`, streamed. An atomic failure waits once for the rollout and once more
+   * for the rollback; a dry run is quiet (its output is the rendered manifest).
+   */
+  upgrade(plan: UpgradePlan): Promise<RunResult> {
+    if (plan.dryRun) {
+      return this.run(upgradeArgs(plan, this.major), DRY_RUN_TIMEOUT_MS, {
+        stream: false,
+        echo: true
+      });
+    }
+    const timeoutMs = plan.timeoutMs * (plan.atomic ? 2 : 1) + 2 * PROCESS_GRACE_MS;
+    return this.run(upgradeArgs(plan, this.major), timeoutMs, STREAM);
+  }
+
+  rollback(target: HelmRelease & { timeoutMs: number }, revision: number): Promise<RunResult> {
+    core.debug(`Rolling ${target.release} back to revision ${revision}`);
+    return this.run(
+      rollbackArgs(target, revision, this.major),
+      target.timeoutMs + PROCESS_GRACE_MS,
+      STREAM
+    );
+  }
+
+  uninstall(target: HelmRelease & { timeoutMs: number; wait: boolean }): Promise<RunResult> {
+    return this.run(uninstallArgs(target, this.major), target.timeoutMs + PROCESS_GRACE_MS, STREAM);
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { parseAllDocuments } from 'yaml';
+
+/** Helm's answers parsed: its version, `status`/`history -o json`, release records, manifests. */
+
+/** `v3.17.3+ge4da497` / `v4.1.4` → version and major; undefined for anything else. */
+export function parseHelmVersion(text: string): { version: string; major: number } | undefined {
+  const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  if (!match) return undefined;
+  return { version: `v${match[1]}.${match[2]}.${match[3]}`, major: Number(match[1]) };
+}
+
+/** What `helm status -o json` says about a release. */
+export interface ReleaseStatus {
+  name: string;
+  namespace: string;
+  revision: number;
+  /** `deployed`, `failed`, `pending-upgrade`, … */
+  status: string;
+  chart: string;
+  description: string;
+  /** The rendered manifest (both majors include it in `status -o json`). */
+  manifest: string;
+}
+
+/** Parses `helm status -o json`; Helm 3 and 4 share the fields read here. */
+export function parseReleaseStatus(json: string): ReleaseStatus {
+  const data = JSON.parse(json) as {
+    name?: string;
+    namespace?: string;
+    version?: number;
+    info?: { status?: string; description?: string };
+    chart?: { metadata?: { name?: string; version?: string } };
+    manifest?: string;
+  };
+  const chart = data.chart?.metadata;
+  return {
+    name: data.name ?? '',
+    namespace: data.namespace ?? '',
+    revision: Number(data.version ?? 0),
+    status: data.info?.status ?? 'unknown',
+    chart: chart?.name ? `${chart.name}-${chart.version ?? ''}` : '',
+    description: data.info?.description ?? '',
+    manifest: data.manifest ?? ''
+  };
+}
+
+/**
+ * Helm's default storage keeps each revision in a Secret labelled `owner=helm`, `name=<release>`,
+ * `version=<n>`, `status=<status>`. Reading those labels through the API answers "is the release
+ * pending?" without starting helm; the newest revision is the release's current state.
+ */
+export function latestRecordState(
+  records: ReadonlyArray<{ labels?: Record<string, string> | undefined }>
+): { revision: number; status: string } | undefined {
+  let latest: { revision: number; status: string } | undefined;
+  for (const record of records) {
+    const revision = Number(record.labels?.version);
+    const status = record.labels?.status;
+    if (!Number.isInteger(revision) || !status) continue;
+    if (!latest || revision > latest.revision) latest = { revision, status };
+  }
+  return latest;
+}
+
+/** Whether helm keeps releases in Secrets (its default), so their labels can be read directly. */
+export function usesSecretStorage(env: Record<string, string | undefined> = process.env): boolean {
+  const driver = (env.HELM_DRIVER ?? '').trim().toLowerCase();
+  return driver === '' || driver === 'secret' || driver === 'secrets';
+}
+
+export interface HistoryEntry {
+  revision: number;
+  status: string;
+  chart: string;
+  description: string;
+}
+
+export function parseHistory(json: string): HistoryEntry[] {
+  const rows = JSON.parse(json) as Array<{
+    revision?: number;
+    status?: string;
+    chart?: string;
+    description?: string;
+  }>;
+  return rows.map(row => ({
+    revision: Number(row.revision ?? 0),
+    status: row.status ?? 'unknown',
+    chart: row.chart ?? '',
+    description: row.description ?? ''
+  }));
+}
+
+/** A release left `pending-install`/`pending-upgrade`/`pending-rollback` by a cancelled run. */
+export function isPending(status: string): boolean {
+  return status.startsWith('pending-');
+}
+
+/** The newest revision that was ever successfully deployed (now `deployed` or `superseded`). */
+export function lastGoodRevision(history: readonly HistoryEntry[]): number | undefined {
+  const good = history
+    .filter(entry => entry.status === 'deployed' || entry.status === 'superseded')
+    .map(entry => entry.revision);
+  return good.length > 0 ? Math.max(...good) : undefined;
+}
+
+/** sha256 of the release's rendered manifest: equal digests mean an identical deployment. */
+export function manifestDigest(manifest: string): string {
+  return `sha256:${createHash('sha256').update(manifest.trim()).digest('hex')}`;
+}
+
+export interface ManifestResource {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string | undefined;
+  /** Service type, for diagnostics (a LoadBalancer without a load balancer never gets Ready). */
+  serviceType?: string | undefined;
+}
+
+/** The objects of a multi-document manifest, skipping empty documents and comments. */
+export function manifestResources(manifest: string): ManifestResource[] {
+  const resources: ManifestResource[] = [];
+  for (const document of parseAllDocuments(manifest)) {
+    const object = document.toJS() as {
+      apiVersion?: string;
+      kind?: string;
+      metadata?: { name?: string; namespace?: string };
+      spec?: { type?: string };
+    } | null;
+    if (!object?.kind || !object.metadata?.name) continue;
+    resources.push({
+      apiVersion: object.apiVersion ?? '',
+      kind: object.kind,
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      serviceType: object.kind === 'Service' ? object.spec?.type : undefined
+    });
+  }
+  return resources;
+}
+
+/** Helm's hint that another operation holds the release (a pending state from a cancelled run). */
+export function isLockedReleaseError(output: string): boolean {
+  return /another operation \(install\/upgrade\/rollback\) is in progress/i.test(output);
+}
+
+/** Whether helm said the release does not exist (status/history on a first install). */
+export function isReleaseNotFound(output: string): boolean {
+  return /not found/i.test(output);
+}

@@ -1,0 +1,322 @@
+import type {
+  AppsV1Api,
+  CoreV1Api,
+  CoreV1Event,
+  V1ConfigMap,
+  V1Namespace,
+  V1Pod,
+  V1Secret,
+  V1ServiceAccount
+} from '@kubernetes/client-node';
+import { withRetry, type RetryOptions } from '../retry.js';
+import {
+  loadClientNode,
+  loadKubeConfig,
+  type KubeConfigOptions,
+  type KubeTarget
+} from './config.js';
+import {
+  apiCode,
+  describeObject,
+  isNotFound,
+  isTransientKubeError,
+  mapKubeError,
+  operation,
+  rethrowWithCode,
+  type KubeOperation
+} from './errors.js';
+
+type ClientNode = Awaited<ReturnType<typeof loadClientNode>>;
+
+export interface KubeClientOptions extends KubeConfigOptions {
+  /** Retries of transient failures (network errors, 429, 5xx). */
+  retry?: Omit<RetryOptions, 'isTransient'>;
+}
+
+export type EnsureNamespaceResult = 'created' | 'updated' | 'unchanged';
+
+/** The Kubernetes operations Slipway's actions need, each retried and error-mapped. */
+export class KubeClient {
+  private apps: AppsV1Api | undefined;
+
+  private constructor(
+    readonly target: KubeTarget,
+    private readonly api: CoreV1Api,
+    private readonly k8s: ClientNode,
+    private readonly retry: Omit<RetryOptions, 'isTransient'>
+  ) {}
+
+  static async connect(options: KubeClientOptions = {}): Promise<KubeClient> {
+    const target = await loadKubeConfig(options);
+    const k8s = await loadClientNode();
+    return new KubeClient(
+      target,
+      target.config.makeApiClient(k8s.CoreV1Api),
+      k8s,
+      options.retry ?? {}
+    );
+  }
+
+  /** `request`'s answer, or `fallback` when the object does not exist (404). */
+  private async unlessNotFound<T, F>(fallback: F, request: () => Promise<T>): Promise<T | F> {
+    try {
+      return await request();
+    } catch (error) {
+      if (isNotFound(error)) return fallback;
+      throw error;
+    }
+  }
+
+  /** Runs one API call with retries of transient failures and error mapping. */
+  async call<T>(operation: KubeOperation, request: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(() => request().catch(rethrowWithCode), {
+        attempts: 4,
+        baseDelayMs: 1000,
+        description: `${operation.verb} ${describeObject(operation)}`,
+        ...this.retry,
+        isTransient: isTransientKubeError
+      });
+    } catch (error) {
+      throw mapKubeError(error, operation, this.target.server);
+    }
+  }
+
+  readSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.call(operation('get', 'Secret', namespace, name), () =>
+      this.api.readNamespacedSecret({ namespace, name })
+    );
+  }
+
+  /** The namespace, or `undefined` when it does not exist. */
+  async readNamespace(name: string): Promise<V1Namespace | undefined> {
+    return this.unlessNotFound(undefined, () =>
+      this.call(operation('get', 'Namespace', undefined, name), () =>
+        this.api.readNamespace({ name })
+      )
+    );
+  }
+
+  /** Creates the namespace or patches its labels/annotations; idempotent. */
+  async ensureNamespace(
+    name: string,
+    labels: Record<string, string> = {},
+    annotations: Record<string, string> = {}
+  ): Promise<EnsureNamespaceResult> {
+    const existing = await this.readNamespace(name);
+    if (!existing) {
+      const created = await this.createNamespace(name, labels, annotations);
+      if (created) return 'created';
+    }
+    const current = existing ?? (await this.readNamespace(name));
+    if (current && metadataContains(current, labels, annotations)) return 'unchanged';
+    await this.call(operation('patch', 'Namespace', undefined, name), () =>
+      this.api.patchNamespace(
+        { name, body: { metadata: { labels, annotations } } },
+        this.k8s.setHeaderOptions('Content-Type', this.k8s.PatchStrategy.MergePatch)
+      )
+    );
+    return 'updated';
+  }
+
+  /** False when another writer created it first (409): the caller then patches. */
+  private async createNamespace(
+    name: string,
+    labels: Record<string, string>,
+    annotations: Record<string, string>
+  ): Promise<boolean> {
+    try {
+      await this.call(operation('create', 'Namespace', undefined, name), () =>
+        this.api.createNamespace({ body: { metadata: { name, labels, annotations } } })
+      );
+      return true;
+    } catch (error) {
+      if (apiCode(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Labels of the Secrets matching `labelSelector`. The server is asked for metadata only
+   * (PartialObjectMetadataList), so Secret data never reaches this process.
+   */
+  async listSecretLabels(
+    namespace: string,
+    labelSelector: string
+  ): Promise<Array<{ labels?: Record<string, string> | undefined }>> {
+    const list = await this.call(operation('list', 'Secret', namespace), () =>
+      this.api.listNamespacedSecret(
+        { namespace, labelSelector },
+        this.k8s.setHeaderOptions('Accept', METADATA_ONLY)
+      )
+    );
+    return list.items.map(item => ({ labels: item.metadata?.labels }));
+  }
+
+  async createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
+    return this.call(operation('create', 'Pod', namespace, body.metadata?.name), () =>
+      this.api.createNamespacedPod({ namespace, body })
+    );
+  }
+
+  /** The pod, or `undefined` when it does not exist. */
+  async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.unlessNotFound(undefined, () =>
+      this.call(operation('get', 'Pod', namespace, name), () =>
+        this.api.readNamespacedPod({ namespace, name })
+      )
+    );
+  }
+
+  /** Deletes the pod right away (no grace period); false when it was already gone. */
+  async deletePod(namespace: string, name: string): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(operation('delete', 'Pod', namespace, name), () =>
+        this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
+      );
+      return true;
+    });
+  }
+
+  async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
+    return this.call(operation('create', 'ConfigMap', namespace, body.metadata?.name), () =>
+      this.api.createNamespacedConfigMap({ namespace, body })
+    );
+  }
+
+  /** The Secret, or `undefined` when it does not exist. */
+  async findSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.unlessNotFound(undefined, () => this.readSecret(namespace, name));
+  }
+
+  /**
+   * Creates the Secret, or replaces the one read before when `metadata.resourceVersion` is set
+   * (a concurrent writer then makes this fail with 409 instead of being overwritten).
+   */
+  async writeSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
+    const name = body.metadata?.name ?? '';
+    return body.metadata?.resourceVersion
+      ? this.call(operation('update', 'Secret', namespace, name), () =>
+          this.api.replaceNamespacedSecret({ namespace, name, body })
+        )
+      : this.call(operation('create', 'Secret', namespace, name), () =>
+          this.api.createNamespacedSecret({ namespace, body })
+        );
+  }
+
+  /** Deletes the Secret; false when it did not exist. */
+  async deleteSecret(namespace: string, name: string): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(operation('delete', 'Secret', namespace, name), () =>
+        this.api.deleteNamespacedSecret({ namespace, name })
+      );
+      return true;
+    });
+  }
+
+  /** The ServiceAccount, or `undefined` when it does not exist (a new namespace's `default` is
+   * made by the controller manager a moment after the namespace). */
+  async findServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
+    return this.unlessNotFound(undefined, () =>
+      this.call(operation('get', 'ServiceAccount', namespace, name), () =>
+        this.api.readNamespacedServiceAccount({ namespace, name })
+      )
+    );
+  }
+
+  /** Creates the ServiceAccount, or replaces the one read before (see `writeSecret`). */
+  async writeServiceAccount(namespace: string, body: V1ServiceAccount): Promise<V1ServiceAccount> {
+    const name = body.metadata?.name ?? '';
+    return body.metadata?.resourceVersion
+      ? this.call(operation('update', 'ServiceAccount', namespace, name), () =>
+          this.api.replaceNamespacedServiceAccount({ namespace, name, body })
+        )
+      : this.call(operation('create', 'ServiceAccount', namespace, name), () =>
+          this.api.createNamespacedServiceAccount({ namespace, body })
+        );
+  }
+
+  async deleteConfigMap(namespace: string, name: string): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(operation('delete', 'ConfigMap', namespace, name), () =>
+        this.api.deleteNamespacedConfigMap({ namespace, name })
+      );
+      return true;
+    });
+  }
+
+  /** The namespace's events, oldest first (diagnostics). */
+  async listEvents(namespace: string): Promise<CoreV1Event[]> {
+    const list = await this.call(operation('list', 'Event', namespace), () =>
+      this.api.listNamespacedEvent({ namespace, limit: 500 })
+    );
+    return [...list.items].sort((a, b) => eventTime(a) - eventTime(b));
+  }
+
+  async listPods(namespace: string, labelSelector?: string): Promise<V1Pod[]> {
+    const list = await this.call(operation('list', 'Pod', namespace), () =>
+      this.api.listNamespacedPod({ namespace, labelSelector })
+    );
+    return list.items;
+  }
+
+  /** The last lines of a container's log (`previous` for the crashed instance). */
+  async podLogTail(
+    namespace: string,
+    pod: string,
+    container: string,
+    tailLines: number,
+    previous = false
+  ): Promise<string> {
+    return this.call(operation('get', 'PodLog', namespace, pod), () =>
+      this.api.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous })
+    );
+  }
+
+  /** Ready and wanted replicas of a Deployment or StatefulSet, `undefined` when it is gone. */
+  async workloadReadiness(
+    kind: 'Deployment' | 'StatefulSet',
+    namespace: string,
+    name: string
+  ): Promise<{ ready: number; wanted: number } | undefined> {
+    this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api);
+    const apps = this.apps;
+    const object = await this.unlessNotFound(undefined, () =>
+      this.call(operation('get', kind, namespace, name), () =>
+        kind === 'Deployment'
+          ? apps.readNamespacedDeployment({ namespace, name })
+          : apps.readNamespacedStatefulSet({ namespace, name })
+      )
+    );
+    if (!object) return undefined;
+    return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
+  }
+
+  /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
+  async deleteNamespace(name: string): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(operation('delete', 'Namespace', undefined, name), () =>
+        this.api.deleteNamespace({ name })
+      );
+      return true;
+    });
+  }
+}
+
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+
+function eventTime(event: CoreV1Event): number {
+  const stamp = event.lastTimestamp ?? event.eventTime ?? event.metadata.creationTimestamp;
+  return stamp ? new Date(stamp).getTime() : 0;
+}
+
+/** Whether the object already carries every wanted label and annotation. */
+export function metadataContains(
+  object: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } },
+  labels: Record<string, string>,
+  annotations: Record<string, string>
+): boolean {
+  const has = (actual: Record<string, string> | undefined, wanted: Record<string, string>) =>
+    Object.entries(wanted).every(([key, value]) => actual?.[key] === value);
+  return has(object.metadata?.labels, labels) && has(object.metadata?.annotations, annotations);
+}
