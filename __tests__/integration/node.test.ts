@@ -154,7 +154,9 @@ describe('the real node', () => {
       },
       60_000
     );
-    expect(waiting.message).toContain(image);
-    expect(waiting.message).toContain('no basic auth credentials');
+    // containerd's words, as the kubelet reports them: the registry's 401 to an anonymous pull.
+    expect(waiting.message).toBe(
+      `failed to pull and unpack image "${image}": failed to resolve image: pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials`
+    );
   });
 });

@@ -10,15 +10,15 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"os/exec"
-	"strings"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:25080", "listen address (loopback)")
+	// The stack listens on every address so that pods on its node reach it (git.slipway.test).
+	addr := flag.String("addr", "127.0.0.1:25080", "listen address")
 	root := flag.String("root", "", "directory holding bare repositories (name.git)")
 	flag.Parse()
-	if *root == "" || !strings.HasPrefix(*addr, "127.") {
-		log.Fatal("usage: gitserver -root DIR [-addr 127.0.0.1:PORT]")
+	if *root == "" {
+		log.Fatal("usage: gitserver -root DIR [-addr HOST:PORT]")
 	}
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
