@@ -274,9 +274,8 @@ describe('setup-buildctl with a TLS builder', () => {
 });
 
 describe('setup-buildctl with addr: kubernetes', () => {
-  // kwok nodes mark pods Ready without running them, so this proves the pod's life cycle (created
-  // with the right spec, waited for, named in the error, deleted by the post step) but not the
-  // data path, which needs a node that runs containers (e2e-kind.yml on GitHub's runners).
+  // The pod's life cycle with an image the node cannot pull: created with the right spec, waited
+  // for, the kubelet's reason named in the error, deleted by the post step.
   const namespace = `bk-pod-${process.pid}`;
   beforeAll(() => {
     kubectl(['create', 'namespace', namespace]);
@@ -322,10 +321,14 @@ describe('setup-buildctl with addr: kubernetes', () => {
     );
     expect(configMap.data['buildkitd.toml']).toContain('gc = true');
     expect(run.stdout).toContain(`Created builder pod ${namespace}/${name}`);
-    // kwok's pod is Ready but runs nothing: buildctl's kubectl exec cannot reach a buildkitd.
+    // The pod lands on the real node, whose kubelet cannot pull an image that does not exist:
+    // the wait names the pod, the reason and the kubelet's message, then gives up.
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(
-      `The BuildKit builder at kube-pod://${name}?namespace=${namespace} is not reachable`
+      `::error::The builder pod ${namespace}/${name} did not become Ready within 6.0 s: ErrImagePull: `
+    );
+    expect(run.stdout).toContain(
+      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}: not found`
     );
 
     const post = await runPost(

@@ -77,16 +77,27 @@ export const DEPLOY_INPUTS: InputMapping = {
   'pull-secret-service-account': 'pull-secret-service-account'
 };
 
-/** The deploy stage's inputs: with `pull-secret: false` no pull secret is made. */
+/** The pull secret the root action makes by default (action.yml documents the same defaults). */
+export const DEFAULT_PULL_SECRET = 'slipway-registry';
+export const DEFAULT_PULL_SECRET_ACCOUNT = 'default';
+
+/**
+ * The deploy stage's inputs. The root logs in from a Secret, so by default its deploy also makes a
+ * pull secret from that login in the target namespace (pods pull the private image with no Secret
+ * made by hand); `pull-secret: false` turns that off.
+ */
 export function deployStageInputs(
   root: Inputs,
   fixed: Readonly<Record<string, string>> = {}
 ): Inputs {
   const pullSecret = root.boolean('pull-secret', true);
-  const off: Record<string, string> = pullSecret
-    ? {}
-    : { 'image-pull-secret': '', 'pull-secret-service-account': '' };
-  return stageInputs(root, DEPLOY_INPUTS, { ...off, ...fixed });
+  const or = (name: string, fallback: string) =>
+    pullSecret ? root.raw(name).trim() || fallback : '';
+  return stageInputs(root, DEPLOY_INPUTS, {
+    'image-pull-secret': or('image-pull-secret', DEFAULT_PULL_SECRET),
+    'pull-secret-service-account': or('pull-secret-service-account', DEFAULT_PULL_SECRET_ACCOUNT),
+    ...fixed
+  });
 }
 
 /** The stage's view of the root action's inputs. */
