@@ -282,7 +282,7 @@ describe('setup-buildctl with addr: kubernetes', () => {
   });
   afterAll(() => deleteNamespace(namespace));
 
-  it('creates a privileged builder pod with its config, names its kube-pod address, and post deletes it', async () => {
+  it('names the kubelet’s reason when the builder pod cannot start, and post deletes it', async () => {
     const run = await runMain(
       'setup-buildctl',
       {
@@ -290,7 +290,7 @@ describe('setup-buildctl with addr: kubernetes', () => {
         'download-url': mirror(),
         addr: 'kubernetes',
         'builder-namespace': namespace,
-        'builder-image': `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}`,
+        'builder-image': `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:missing`,
         'buildkitd-config': '[worker.oci]\n  gc = true\n',
         timeout: '6s'
       },
@@ -313,7 +313,7 @@ describe('setup-buildctl with addr: kubernetes', () => {
     const name: string = pod.metadata.name;
     expect(name).toMatch(/^slipway-buildkitd-[0-9a-f]{8}$/);
     expect(pod.spec.containers[0].image).toBe(
-      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}`
+      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:missing`
     );
     expect(pod.spec.containers[0].securityContext.privileged).toBe(true);
     const configMap = JSON.parse(
@@ -328,7 +328,7 @@ describe('setup-buildctl with addr: kubernetes', () => {
       `::error::The builder pod ${namespace}/${name} did not become Ready within 6.0 s: ErrImagePull: `
     );
     expect(run.stdout).toContain(
-      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:${version()}: not found`
+      `${stackFact('REGISTRY_PLAIN')}/slipway/buildkit:missing: not found`
     );
 
     const post = await runPost(

@@ -45,6 +45,8 @@ NODE_IP=10.244.0.1
 POD_CIDR=10.244.0.0/24
 STACK_DOMAIN=slipway.test
 LISTEN_ALL=0.0.0.0
+# Debian's runc: buildkitd's OCI worker, containerd's runtime, and the builder image's.
+RUNC="$(command -v runc || echo /usr/sbin/runc)"
 
 log()  { printf '[stack %s] %s\n' "${COMPONENT:-main}" "$*" >&2; }
 die()  { printf '[stack %s] ERROR: %s\n' "${COMPONENT:-main}" "$*" >&2; exit 1; }

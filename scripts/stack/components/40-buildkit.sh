@@ -7,7 +7,6 @@ source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/buildkit"
 BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION"
 SOCKET="$STATE/buildkitd.sock"
-RUNC="$(command -v runc || echo /usr/sbin/runc)"
 
 install() {
   [[ -x $BIN/buildkitd && -x $BIN/buildctl && -x $BIN/dockerfile-frontend ]] && return 0

@@ -2,7 +2,8 @@
 # Images and artefacts the tests need, made here because no image registry can be reached:
 #   - BuildKit's Dockerfile frontend packed FROM scratch and pushed to both local registries, so
 #     the seed's `--frontend gateway.v0 --opt source=<image>` path runs for real;
-#   - the pod sandbox (pause) image, an in-cluster HTTP client (probe) and the sample app (1.0.0 = latest, 2.0.0) for the real node;
+#   - the pod sandbox (pause) image, an in-cluster HTTP client (probe), a BuildKit image (what
+#     moby/buildkit holds, for builder pods) and the sample app (1.0.0 = latest, 2.0.0) for the real node;
 #   - a release-style buildkit-<version>.linux-amd64.tar.gz (bin/buildctl, bin/buildkitd) with its
 #     sha256, for setup-buildctl's download/verify/cache tests.
 source "$(dirname "$0")/../lib.sh"
@@ -11,6 +12,7 @@ BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION"
 FRONTEND_REPO="slipway/dockerfile-frontend"
 PAUSE_REPO="slipway/pause"
 PROBE_REPO="slipway/probe"
+BUILDKIT_REPO="slipway/buildkit"
 SAMPLE_APP_REPO="slipway/sample-app"
 TARBALL="$SLIPWAY_CACHE/dist/buildkit-$BUILDKIT_VERSION.linux-amd64.tar.gz"
 
@@ -113,6 +115,36 @@ build_tool_image() {
   build_image "$context" $(both_registries "$repo" latest "$tag")
 }
 
+# copy_with_libs ROOTFS BINARY...: the binaries and every shared library they load, at their paths.
+copy_with_libs() {
+  local rootfs="$1" binary lib; shift
+  for binary in "$@"; do
+    cp --parents -L "$binary" "$rootfs"
+    for lib in $(ldd "$binary" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
+      [[ -e $rootfs$lib ]] || cp --parents -L "$lib" "$rootfs"
+    done
+  done
+}
+
+# What moby/buildkit:<version> holds, made from the stack's binaries (that image cannot be pulled
+# here): buildkitd, buildctl and runc (Debian's, with its libraries), for `addr: kubernetes` builder
+# pods on the real node. Users get moby/buildkit by default.
+push_buildkit_image() {
+  local tag context
+  tag="$BUILDKIT_VERSION-$(cat "$BIN/buildkitd" "$BIN/buildctl" "$RUNC" | sha256sum | cut -c1-12)"
+  on_both_registries "$BUILDKIT_REPO" "$tag" && return 0
+  log "building $BUILDKIT_REPO:$BUILDKIT_VERSION FROM scratch (buildkitd, buildctl, runc)"
+  context="$STATE/buildkit-context"
+  rm -rf "$context" && mkdir -p "$context/rootfs/usr/bin" "$context/rootfs/tmp" "$context/rootfs/var/lib/buildkit" "$context/rootfs/run/buildkit"
+  cp "$BIN/buildkitd" "$BIN/buildctl" "$context/rootfs/usr/bin/"
+  copy_with_libs "$context/rootfs" "$RUNC"
+  printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'VOLUME /var/lib/buildkit' 'ENTRYPOINT ["buildkitd"]' > "$context/Dockerfile"
+  # shellcheck disable=SC2046 # one name per line
+  build_image "$context" $(both_registries "$BUILDKIT_REPO" "$BUILDKIT_VERSION" "$tag")
+}
+
 # The sample app as a user's pipeline builds it (examples/sample-app), in two versions whose
 # answers differ, so deploy tests run real images: 1.0.0 (also latest) and 2.0.0.
 push_sample_app_images() {
@@ -150,6 +182,7 @@ up() {
   mkdir -p "$STATE"
   push_frontend_image
   push_node_images
+  push_buildkit_image
   push_sample_app_images
   make_tarball
   local tls plain
@@ -161,6 +194,7 @@ up() {
     "BUILDKIT_TARBALL_SHA256=$(cat "$TARBALL.sha256")" \
     "PAUSE_IMAGE=$plain/$PAUSE_REPO:latest" \
     "PROBE_IMAGE=$plain/$PROBE_REPO:latest" \
+    "BUILDKIT_IMAGE=$plain/$BUILDKIT_REPO:$BUILDKIT_VERSION" \
     "SAMPLE_APP_IMAGE_TLS=$tls/$SAMPLE_APP_REPO" \
     "SAMPLE_APP_IMAGE_PLAIN=$plain/$SAMPLE_APP_REPO" \
     "SAMPLE_APP_V1_DIGEST=$(tag_digest "$tls" "$SAMPLE_APP_REPO" 1.0.0)" \

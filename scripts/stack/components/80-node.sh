@@ -15,7 +15,6 @@ COREDNS_SRC="$STACK_ROOT/coredns"
 CONTAINERD_BIN="$BIN_CACHE/containerd-$CONTAINERD_VERSION"
 COREDNS_BIN="$BIN_CACHE/coredns-$(cat "$COREDNS_SRC"/go.mod "$COREDNS_SRC"/main.go | sha256sum | cut -c1-12)"
 CNI_BIN_DIR=/usr/lib/cni
-RUNC="$(command -v runc || echo /usr/sbin/runc)"
 CONTAINERD_SOCKET="$STATE/containerd/containerd.sock"
 KUBELET_PORT=25250
 KUBELET_HEALTHZ_PORT=25248
@@ -108,19 +107,24 @@ JSON
 
 # --- containerd ---------------------------------------------------------------------------------
 # certs.d: the TLS registry is trusted through the stack's CA, the plain one is spoken to in HTTP;
-# both under the runner-side address (what tests push to) and the in-cluster name.
+# under the runner-side address (what tests push to) and under the in-cluster name (what a builder
+# pod pushes to), which containerd on the host reaches at the node's address: the name resolves
+# only inside the cluster.
 write_registry_hosts() {
-  local certs="$STATE/certs.d" host
+  local certs="$STATE/certs.d"
   rm -rf "$certs"
-  for host in "$(fact REGISTRY_TLS)" "$(fact REGISTRY_TLS_IN_CLUSTER)"; do
-    mkdir -p "$certs/$host"
-    printf 'server = "https://%s"\n\n[host."https://%s"]\n  capabilities = ["pull", "resolve"]\n  ca = "%s"\n' \
-      "$host" "$host" "$(fact REGISTRY_CA)" > "$certs/$host/hosts.toml"
-  done
-  for host in "$(fact REGISTRY_PLAIN)" "$(fact REGISTRY_PLAIN_IN_CLUSTER)"; do
-    mkdir -p "$certs/$host"
-    printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$host" "$host" > "$certs/$host/hosts.toml"
-  done
+  registry_host "$certs" "$(fact REGISTRY_TLS)" "https://$(fact REGISTRY_TLS)" "$(fact REGISTRY_CA)"
+  registry_host "$certs" "$(fact REGISTRY_TLS_IN_CLUSTER)" "https://$NODE_IP:$REGISTRY_TLS_PORT" "$(fact REGISTRY_CA)"
+  registry_host "$certs" "$(fact REGISTRY_PLAIN)" "http://$(fact REGISTRY_PLAIN)"
+  registry_host "$certs" "$(fact REGISTRY_PLAIN_IN_CLUSTER)" "http://$NODE_IP:$REGISTRY_PLAIN_PORT"
+}
+
+registry_host() { # registry_host CERTS_DIR NAME URL [CA]
+  mkdir -p "$1/$2"
+  {
+    printf 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$3" "$3"
+    if [[ -n ${4:-} ]]; then printf '  ca = "%s"\n' "$4"; fi
+  } > "$1/$2/hosts.toml"
 }
 
 write_containerd_config() {
