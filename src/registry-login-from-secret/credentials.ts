@@ -6,7 +6,7 @@ import {
   normalizeRegistry,
   parseDockerConfig,
   type RegistryCredential
-} from '../lib/registry.js';
+} from '../lib/registry/index.js';
 import type { KeyNames, LoginConfig, SecretFormat } from './config.js';
 
 /** The parts of a Kubernetes Secret this action reads (`data` values are base64). */
