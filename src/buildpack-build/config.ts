@@ -7,14 +7,15 @@ import {
   isGitContext,
   parseCacheSpec,
   parseGitContext,
+  parseRemoteBuildkitAddr,
   parseSecretSpec,
   selectFrontend,
+  tlsFromEnv,
   type BuildContext,
   type BuildSpec,
   type FrontendMode,
   type SecretSpec
-} from '../lib/build.js';
-import { parseRemoteBuildkitAddr, tlsFromEnv } from '../lib/buildkit.js';
+} from '../lib/buildkit/index.js';
 import { InputError } from '../lib/errors.js';
 import { resolveLocalPath, type Inputs } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';

@@ -12,7 +12,7 @@ import {
   normalizeRegistry,
   parseDockerConfig,
   type RegistryCredential
-} from '../lib/registry.js';
+} from '../lib/registry/index.js';
 import { registerSecretWithEncodings } from '../lib/secrets.js';
 import {
   DOCKERCONFIGJSON_TYPE,

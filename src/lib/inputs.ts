@@ -212,43 +212,48 @@ export function parseSha256(name: string, raw: string): string | undefined {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Kubernetes namespace (and other label-named objects): DNS-1123 label, at most 63 characters. */
-export function parseNamespace(name: string, raw: string): string {
+/** A name Kubernetes (or Helm) checks: a DNS-1123 pattern and a length limit. */
+function parseDnsName(
+  name: string,
+  raw: string,
+  rule: { pattern: RegExp; maxLength: number; expected: string }
+): string {
   const value = parseString(name, raw, { required: true });
-  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+  if (value.length > rule.maxLength || !rule.pattern.test(value)) {
     return fail(
       name,
-      'a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+      `${rule.expected}, starting and ending with a letter or digit, at most ${rule.maxLength} characters`,
       raw
     );
   }
   return value;
+}
+
+/** Kubernetes namespace (and other label-named objects): DNS-1123 label, at most 63 characters. */
+export function parseNamespace(name: string, raw: string): string {
+  return parseDnsName(name, raw, {
+    pattern: DNS1123_LABEL,
+    maxLength: 63,
+    expected: 'a DNS-1123 label: lowercase letters, digits and "-"'
+  });
 }
 
 /** Kubernetes object names such as Secrets: DNS-1123 subdomain, at most 253 characters. */
 export function parseResourceName(name: string, raw: string): string {
-  const value = parseString(name, raw, { required: true });
-  if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
-    return fail(
-      name,
-      'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters',
-      raw
-    );
-  }
-  return value;
+  return parseDnsName(name, raw, {
+    pattern: DNS1123_SUBDOMAIN,
+    maxLength: 253,
+    expected: 'a DNS-1123 subdomain: lowercase letters, digits, "-" and "."'
+  });
 }
 
 /** Helm release names: DNS-1123 subdomain of at most 53 characters (helm's own limit). */
 export function parseReleaseName(name: string, raw: string): string {
-  const value = parseString(name, raw, { required: true });
-  if (value.length > 53 || !DNS1123_SUBDOMAIN.test(value)) {
-    return fail(
-      name,
-      'a Helm release name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 53 characters',
-      raw
-    );
-  }
-  return value;
+  return parseDnsName(name, raw, {
+    pattern: DNS1123_SUBDOMAIN,
+    maxLength: 53,
+    expected: 'a Helm release name: lowercase letters, digits, "-" and "."'
+  });
 }
 
 /**

@@ -93,3 +93,31 @@ function errorSummary(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
   return String(error);
 }
+
+export interface PollOptions {
+  timeoutMs: number;
+  /** Pause between checks. */
+  intervalMs?: number;
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Calls `check` until it returns a value (anything but undefined), pausing `intervalMs` between
+ * calls; undefined when `timeoutMs` passes first. Waiting for something to come up (a builder,
+ * a pod) rather than retrying a failure: the caller words the timeout.
+ */
+export async function poll<T>(
+  check: () => Promise<T | undefined>,
+  options: PollOptions
+): Promise<T | undefined> {
+  const intervalMs = options.intervalMs ?? 1000;
+  const sleep = options.sleep ?? realSleep;
+  const deadline = Date.now() + options.timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() + intervalMs > deadline) return undefined;
+    await sleep(intervalMs);
+  }
+}

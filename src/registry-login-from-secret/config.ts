@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../lib/errors.js';
-import { Inputs, parseString } from '../lib/inputs.js';
-import { normalizeRegistry } from '../lib/registry.js';
+import { parseNamespace, parseResourceName, type Inputs } from '../lib/inputs.js';
+import { normalizeRegistry } from '../lib/registry/index.js';
 
 export const FORMATS = ['auto', 'dockerconfigjson', 'keys'] as const;
 export type SecretFormat = (typeof FORMATS)[number];
@@ -49,28 +49,10 @@ function keyInput(inputs: Inputs, name: string, defaults: string[]): string[] {
   return [value];
 }
 
-function optionalNamespace(inputs: Inputs): string | undefined {
-  const raw = inputs.raw('namespace');
-  if (raw.trim() === '') return undefined;
-  const value = parseString('namespace', raw);
-  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
-    throw new InputError(
-      'namespace',
-      'must be a DNS-1123 label: lowercase letters, digits and "-", at most 63 characters.'
-    );
-  }
-  return value;
-}
-
 /** Validates every input before the cluster is contacted. */
 export function readConfig(inputs: Inputs): LoginConfig {
-  const secretName = inputs.string('secret-name', { required: true });
-  if (secretName.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(secretName)) {
-    throw new InputError(
-      'secret-name',
-      'must be a Kubernetes Secret name: lowercase letters, digits, "-" and ".", at most 253 characters.'
-    );
-  }
+  const secretName = parseResourceName('secret-name', inputs.raw('secret-name'));
+  const namespaceRaw = inputs.raw('namespace');
   const registryRaw = inputs.optionalString('registry');
   if (registryRaw !== undefined && !/^[a-z0-9.-]+(:\d+)?$/.test(normalizeRegistry(registryRaw))) {
     throw new InputError(
@@ -80,7 +62,7 @@ export function readConfig(inputs: Inputs): LoginConfig {
   }
   return {
     secretName,
-    namespace: optionalNamespace(inputs),
+    namespace: namespaceRaw.trim() ? parseNamespace('namespace', namespaceRaw) : undefined,
     kubeconfig: inputs.optionalString('kubeconfig'),
     context: inputs.optionalString('context'),
     format: inputs.enum('format', FORMATS, 'auto'),

@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { registerSecret } from '../lib/secrets.js';
 import {
@@ -6,7 +7,7 @@ import {
   normalizeRegistry,
   parseDockerConfig,
   type RegistryCredential
-} from '../lib/registry.js';
+} from '../lib/registry/index.js';
 import type { KeyNames, LoginConfig, SecretFormat } from './config.js';
 
 /** The parts of a Kubernetes Secret this action reads (`data` values are base64). */
@@ -71,7 +72,12 @@ function resolveFormat(
 ): Exclude<SecretFormat, 'auto'> {
   const type = secret.type ?? 'Opaque';
   const isDocker = type === DOCKERCONFIGJSON_TYPE || type === DOCKERCFG_TYPE;
-  if (requested === 'auto') return isDocker ? 'dockerconfigjson' : 'keys';
+  if (requested === 'auto') {
+    core.debug(
+      `format: auto: ${source} has type "${type}", read as ${isDocker ? 'dockerconfigjson' : 'keys'}`
+    );
+    return isDocker ? 'dockerconfigjson' : 'keys';
+  }
   if (requested === 'dockerconfigjson' && !isDocker) {
     throw new SlipwayError(
       `${source} has type "${type}", not "${DOCKERCONFIGJSON_TYPE}" (format: dockerconfigjson).`,

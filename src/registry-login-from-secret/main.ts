@@ -1,26 +1,21 @@
 import * as core from '@actions/core';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { SlipwayError } from '../lib/errors.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kube/index.js';
 import {
-  mergeDockerConfig,
   nodeHttpSend,
   trustedCAs,
   verifyCredentials,
-  type DockerConfig,
   type VerifyMethod
-} from '../lib/registry.js';
-import { dockerConfigDir, isTempDir, tempDir } from '../lib/runner.js';
-import { STATE, UNSET_DOCKER_CONFIG } from '../lib/state.js';
+} from '../lib/registry/index.js';
+import { STATE } from '../lib/state.js';
 import { SummaryBuilder } from '../lib/summary.js';
 import { readCaFile, readConfig, type LoginConfig } from './config.js';
 import { extractCredentials, type ExtractedCredentials } from './credentials.js';
+import { removeCredentials, writeDockerConfig } from './docker-config.js';
 
 export { readConfig } from './config.js';
-
-const DIR_PREFIX = 'docker-config';
 
 /** Where the credentials were written, for a flow that builds and deploys next. */
 export interface RegistryLogin {
@@ -41,6 +36,9 @@ export async function run(config: LoginConfig): Promise<RegistryLogin> {
     context: config.context
   });
   const namespace = config.namespace ?? client.target.namespace;
+  core.debug(
+    `Namespace ${namespace} (from ${config.namespace ? 'the namespace input' : 'the kubeconfig context'})`
+  );
   const source = `Secret ${namespace}/${config.secretName}`;
   const extracted = await core.group(`Reading ${source} (${client.target.server})`, async () => {
     const secret = await client.readSecret(namespace, config.secretName);
@@ -50,10 +48,13 @@ export async function run(config: LoginConfig): Promise<RegistryLogin> {
     );
     return result;
   });
+  if (!config.verify) core.debug('verify: false: the credentials are not checked');
   const methods = config.verify ? await verifyAll(extracted, source, caPem) : undefined;
-  const dir = writeDockerConfig(extracted);
-  setOutputs(config, extracted, dir);
-  await summarize(config, source, extracted, methods, dir);
+  const dir = await core.group('Writing DOCKER_CONFIG', async () => writeDockerConfig(extracted));
+  await core.group('Outputs and summary', async () => {
+    setOutputs(config, extracted, dir);
+    await summarize(config, source, extracted, methods, dir);
+  });
   return { registry: extracted.credentials[0]?.registry ?? '', dockerConfig: dir };
 }
 
@@ -63,6 +64,9 @@ async function verifyAll(
   caPem: string[]
 ): Promise<VerifyMethod[]> {
   const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  core.debug(
+    `Trust: system roots${caPem.length > 0 ? ' + ca-file' : ''}${extraCa ? ' + NODE_EXTRA_CA_CERTS' : ''}`
+  );
   // `ca` replaces node's trust store, so the NODE_EXTRA_CA_CERTS file is added back explicitly.
   const ca =
     caPem.length > 0
@@ -89,48 +93,6 @@ async function verifyAll(
     methods.push(method);
   }
   return methods;
-}
-
-function readExistingConfig(dir: string): DockerConfig {
-  const file = path.join(dir, 'config.json');
-  if (!existsSync(file)) return {};
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-      return parsed as DockerConfig;
-    }
-  } catch {
-    // Fall through: an unreadable config is not ours to repair.
-  }
-  core.warning(`Ignoring ${file}: it is not a JSON object; its entries are not carried over.`);
-  return {};
-}
-
-/** A fresh private directory with config.json = the current config plus the new credentials. */
-function writeDockerConfig(extracted: ExtractedCredentials): string {
-  const previous = process.env.DOCKER_CONFIG;
-  const existing = readExistingConfig(dockerConfigDir());
-  const merged = mergeDockerConfig(existing, extracted.credentials);
-  if (merged.replaced.length > 0) {
-    core.info(`Replacing existing entries for ${merged.replaced.join(', ')}`);
-  }
-  if (merged.droppedCredsStore) {
-    core.warning(
-      `Dropped "credsStore": "${merged.droppedCredsStore}" from the copied docker config: a credentials store would hide the written credentials.`
-    );
-  }
-  const dir = tempDir(DIR_PREFIX);
-  // Record the directory before anything else can fail, so the post step always removes it.
-  STATE.login.dockerConfigDir.save(dir);
-  STATE.login.previousDockerConfig.save(previous ?? UNSET_DOCKER_CONFIG);
-  writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(merged.config, null, 2)}\n`, {
-    mode: 0o600
-  });
-  core.exportVariable('DOCKER_CONFIG', dir);
-  core.info(
-    `Wrote ${extracted.credentials.map(c => c.registry).join(', ')} to ${dir}/config.json and exported DOCKER_CONFIG.`
-  );
-  return dir;
 }
 
 function setOutputs(config: LoginConfig, extracted: ExtractedCredentials, dir: string): void {
@@ -174,15 +136,4 @@ async function summarize(
 export async function post(): Promise<void> {
   const dir = STATE.login.dockerConfigDir.get();
   if (dir) await core.group('Removing the credentials', () => removeCredentials(dir));
-}
-
-async function removeCredentials(dir: string): Promise<void> {
-  if (!isTempDir(dir, DIR_PREFIX)) {
-    throw new SlipwayError(`Refusing to remove ${dir}: it is not a directory this action created.`);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  const previous = STATE.login.previousDockerConfig.get();
-  // Later steps of the job see only exported values, so the old value (or empty) is exported.
-  core.exportVariable('DOCKER_CONFIG', previous === UNSET_DOCKER_CONFIG ? '' : (previous ?? ''));
-  core.info(`Removed ${dir} and restored DOCKER_CONFIG.`);
 }

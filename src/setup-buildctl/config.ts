@@ -1,4 +1,4 @@
-import { parseBuildkitAddr, type BuilderAddress } from '../lib/buildkit.js';
+import { parseBuildkitAddr, type BuilderAddress } from '../lib/buildkit/index.js';
 import { Inputs, parseNamespace, parseSha256 } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';

@@ -3,6 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../lib/errors.js';
 import { KubeClient } from '../lib/kube/index.js';
+import { poll } from '../lib/retry.js';
 import { formatDuration } from '../lib/summary.js';
 
 /**
@@ -138,14 +139,18 @@ export async function startKubernetesBuilder(
   core.info(
     `Created builder pod ${namespace}/${name} (${options.image}); waiting until it is Ready`
   );
-  const deadline = Date.now() + options.timeoutMs;
   let pod: V1Pod | undefined;
-  while (Date.now() < deadline) {
-    pod = await kube.readPod(namespace, name);
-    if (isReady(pod)) return builder;
-    if (pod?.status?.phase === 'Failed' || pod?.status?.phase === 'Succeeded') break;
-    await new Promise(resolve => setTimeout(resolve, 1000));
-  }
+  const outcome = await poll(
+    async () => {
+      pod = await kube.readPod(namespace, name);
+      if (isReady(pod)) return 'ready';
+      const phase = pod?.status?.phase;
+      return phase === 'Failed' || phase === 'Succeeded' ? 'stopped' : undefined;
+    },
+    { timeoutMs: options.timeoutMs }
+  );
+  core.debug(`Builder pod ${namespace}/${name}: ${outcome ?? 'timed out'}`);
+  if (outcome === 'ready') return builder;
   throw new SlipwayError(
     `The builder pod ${namespace}/${name} did not become Ready within ${formatDuration(options.timeoutMs)}: ${podWaitReason(pod)}.`,
     {

@@ -2,9 +2,12 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseRemoteBuildkitAddr as parseAddr } from '../../../src/lib/buildkit.js';
 import { readConfig, secretValues } from '../../../src/buildpack-build/config.js';
-import { DEFAULT_FRONTEND_IMAGE, imageName } from '../../../src/lib/build.js';
+import {
+  DEFAULT_FRONTEND_IMAGE,
+  imageName,
+  parseRemoteBuildkitAddr as parseAddr
+} from '../../../src/lib/buildkit/index.js';
 import { InputError } from '../../../src/lib/errors.js';
 import { Inputs } from '../../../src/lib/inputs.js';
 

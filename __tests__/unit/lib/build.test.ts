@@ -19,7 +19,7 @@ import {
   resolvePlaceholders,
   selectFrontend,
   type BuildSpec
-} from '../../../src/lib/build.js';
+} from '../../../src/lib/buildkit/index.js';
 import { InputError, SlipwayError } from '../../../src/lib/errors.js';
 import { parseImageReference } from '../../../src/lib/reference.js';
 

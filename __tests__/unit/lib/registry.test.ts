@@ -15,7 +15,7 @@ import {
   trustedCAs,
   verifyCredentials,
   type RegistryCredential
-} from '../../../src/lib/registry.js';
+} from '../../../src/lib/registry/index.js';
 import { clearSecretsForTesting, redact } from '../../../src/lib/secrets.js';
 import { captureStdout } from '../../helpers/capture.js';
 import { startHttpServer } from '../../helpers/http.js';

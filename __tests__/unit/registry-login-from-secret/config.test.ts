@@ -54,7 +54,7 @@ describe('readConfig', () => {
 
   it.each([
     [{}, 'Input "secret-name" is required and was not supplied.'],
-    [{ 'secret-name': 'Bad_Name' }, 'Input "secret-name" must be a Kubernetes Secret name'],
+    [{ 'secret-name': 'Bad_Name' }, 'Input "secret-name" must be a DNS-1123 subdomain'],
     [{ 'secret-name': 'a', namespace: 'Not OK' }, 'Input "namespace" must be a DNS-1123 label'],
     [
       { 'secret-name': 'a', format: 'yaml' },

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { basicAuth } from '../../../src/lib/registry.js';
+import { basicAuth } from '../../../src/lib/registry/index.js';
 import { clearSecretsForTesting, redact } from '../../../src/lib/secrets.js';
 import { DEFAULT_KEYS, type LoginConfig } from '../../../src/registry-login-from-secret/config.js';
 import {

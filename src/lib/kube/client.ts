@@ -23,7 +23,8 @@ import {
   mapKubeError,
   operation,
   rethrowWithCode,
-  type KubeOperation
+  type KubeOperation,
+  type ResourceType
 } from './errors.js';
 
 type ClientNode = Awaited<ReturnType<typeof loadClientNode>>;
@@ -67,6 +68,47 @@ export class KubeClient {
     }
   }
 
+  /** One object, or `undefined` when it does not exist. */
+  private find<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    request: () => Promise<T>
+  ): Promise<T | undefined> {
+    return this.unlessNotFound(undefined, () =>
+      this.call(operation('get', type, namespace, name), request)
+    );
+  }
+
+  /** Deletes one object; false when it did not exist. */
+  private remove(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    request: () => Promise<unknown>
+  ): Promise<boolean> {
+    return this.unlessNotFound(false, async () => {
+      await this.call(operation('delete', type, namespace, name), request);
+      return true;
+    });
+  }
+
+  /**
+   * Creates `body`, or replaces the object read before when `metadata.resourceVersion` is set
+   * (a concurrent writer then makes this fail with 409 instead of being overwritten).
+   */
+  private write<T>(
+    type: ResourceType,
+    namespace: string,
+    body: { metadata?: { name?: string; resourceVersion?: string } },
+    requests: { create: () => Promise<T>; replace: (name: string) => Promise<T> }
+  ): Promise<T> {
+    const name = body.metadata?.name ?? '';
+    return body.metadata?.resourceVersion
+      ? this.call(operation('update', type, namespace, name), () => requests.replace(name))
+      : this.call(operation('create', type, namespace, name), requests.create);
+  }
+
   /** Runs one API call with retries of transient failures and error mapping. */
   async call<T>(operation: KubeOperation, request: () => Promise<T>): Promise<T> {
     try {
@@ -90,11 +132,7 @@ export class KubeClient {
 
   /** The namespace, or `undefined` when it does not exist. */
   async readNamespace(name: string): Promise<V1Namespace | undefined> {
-    return this.unlessNotFound(undefined, () =>
-      this.call(operation('get', 'Namespace', undefined, name), () =>
-        this.api.readNamespace({ name })
-      )
-    );
+    return this.find('Namespace', undefined, name, () => this.api.readNamespace({ name }));
   }
 
   /** Creates the namespace or patches its labels/annotations; idempotent. */
@@ -161,21 +199,14 @@ export class KubeClient {
 
   /** The pod, or `undefined` when it does not exist. */
   async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.unlessNotFound(undefined, () =>
-      this.call(operation('get', 'Pod', namespace, name), () =>
-        this.api.readNamespacedPod({ namespace, name })
-      )
-    );
+    return this.find('Pod', namespace, name, () => this.api.readNamespacedPod({ namespace, name }));
   }
 
   /** Deletes the pod right away (no grace period); false when it was already gone. */
   async deletePod(namespace: string, name: string): Promise<boolean> {
-    return this.unlessNotFound(false, async () => {
-      await this.call(operation('delete', 'Pod', namespace, name), () =>
-        this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
-      );
-      return true;
-    });
+    return this.remove('Pod', namespace, name, () =>
+      this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
+    );
   }
 
   async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
@@ -189,60 +220,41 @@ export class KubeClient {
     return this.unlessNotFound(undefined, () => this.readSecret(namespace, name));
   }
 
-  /**
-   * Creates the Secret, or replaces the one read before when `metadata.resourceVersion` is set
-   * (a concurrent writer then makes this fail with 409 instead of being overwritten).
-   */
+  /** Creates the Secret, or replaces the one read before (see `write`). */
   async writeSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
-    const name = body.metadata?.name ?? '';
-    return body.metadata?.resourceVersion
-      ? this.call(operation('update', 'Secret', namespace, name), () =>
-          this.api.replaceNamespacedSecret({ namespace, name, body })
-        )
-      : this.call(operation('create', 'Secret', namespace, name), () =>
-          this.api.createNamespacedSecret({ namespace, body })
-        );
+    return this.write('Secret', namespace, body, {
+      create: () => this.api.createNamespacedSecret({ namespace, body }),
+      replace: name => this.api.replaceNamespacedSecret({ namespace, name, body })
+    });
   }
 
   /** Deletes the Secret; false when it did not exist. */
   async deleteSecret(namespace: string, name: string): Promise<boolean> {
-    return this.unlessNotFound(false, async () => {
-      await this.call(operation('delete', 'Secret', namespace, name), () =>
-        this.api.deleteNamespacedSecret({ namespace, name })
-      );
-      return true;
-    });
+    return this.remove('Secret', namespace, name, () =>
+      this.api.deleteNamespacedSecret({ namespace, name })
+    );
   }
 
   /** The ServiceAccount, or `undefined` when it does not exist (a new namespace's `default` is
    * made by the controller manager a moment after the namespace). */
   async findServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
-    return this.unlessNotFound(undefined, () =>
-      this.call(operation('get', 'ServiceAccount', namespace, name), () =>
-        this.api.readNamespacedServiceAccount({ namespace, name })
-      )
+    return this.find('ServiceAccount', namespace, name, () =>
+      this.api.readNamespacedServiceAccount({ namespace, name })
     );
   }
 
-  /** Creates the ServiceAccount, or replaces the one read before (see `writeSecret`). */
+  /** Creates the ServiceAccount, or replaces the one read before (see `write`). */
   async writeServiceAccount(namespace: string, body: V1ServiceAccount): Promise<V1ServiceAccount> {
-    const name = body.metadata?.name ?? '';
-    return body.metadata?.resourceVersion
-      ? this.call(operation('update', 'ServiceAccount', namespace, name), () =>
-          this.api.replaceNamespacedServiceAccount({ namespace, name, body })
-        )
-      : this.call(operation('create', 'ServiceAccount', namespace, name), () =>
-          this.api.createNamespacedServiceAccount({ namespace, body })
-        );
+    return this.write('ServiceAccount', namespace, body, {
+      create: () => this.api.createNamespacedServiceAccount({ namespace, body }),
+      replace: name => this.api.replaceNamespacedServiceAccount({ namespace, name, body })
+    });
   }
 
   async deleteConfigMap(namespace: string, name: string): Promise<boolean> {
-    return this.unlessNotFound(false, async () => {
-      await this.call(operation('delete', 'ConfigMap', namespace, name), () =>
-        this.api.deleteNamespacedConfigMap({ namespace, name })
-      );
-      return true;
-    });
+    return this.remove('ConfigMap', namespace, name, () =>
+      this.api.deleteNamespacedConfigMap({ namespace, name })
+    );
   }
 
   /** The namespace's events, oldest first (diagnostics). */
@@ -281,12 +293,10 @@ export class KubeClient {
   ): Promise<{ ready: number; wanted: number } | undefined> {
     this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api);
     const apps = this.apps;
-    const object = await this.unlessNotFound(undefined, () =>
-      this.call(operation('get', kind, namespace, name), () =>
-        kind === 'Deployment'
-          ? apps.readNamespacedDeployment({ namespace, name })
-          : apps.readNamespacedStatefulSet({ namespace, name })
-      )
+    const object = await this.find(kind, namespace, name, () =>
+      kind === 'Deployment'
+        ? apps.readNamespacedDeployment({ namespace, name })
+        : apps.readNamespacedStatefulSet({ namespace, name })
     );
     if (!object) return undefined;
     return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
@@ -294,12 +304,7 @@ export class KubeClient {
 
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
   async deleteNamespace(name: string): Promise<boolean> {
-    return this.unlessNotFound(false, async () => {
-      await this.call(operation('delete', 'Namespace', undefined, name), () =>
-        this.api.deleteNamespace({ name })
-      );
-      return true;
-    });
+    return this.remove('Namespace', undefined, name, () => this.api.deleteNamespace({ name }));
   }
 }
 

@@ -20,10 +20,12 @@ export const RESOURCES = {
   StatefulSet: { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet' }
 } as const;
 
+export type ResourceType = keyof typeof RESOURCES;
+
 /** `verb` on a resource of the table; cluster-scoped when `namespace` is undefined. */
 export function operation(
   verb: KubeOperation['verb'],
-  type: keyof typeof RESOURCES,
+  type: ResourceType,
   namespace: string | undefined,
   name?: string
 ): KubeOperation {

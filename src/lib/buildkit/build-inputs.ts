@@ -1,12 +1,10 @@
-import { InputError, SlipwayError } from './errors.js';
-import { tlsArgs, type BuildkitTls } from './buildkit.js';
-import { quoteValue } from './inputs.js';
-import { parseImageReference, repositoryName, type ImageReference } from './reference.js';
+import { InputError } from '../errors.js';
+import { quoteValue } from '../inputs.js';
+import { parseImageReference, repositoryName, type ImageReference } from '../reference.js';
 
 /**
- * `buildctl build` as data: parsing of the build inputs (contexts, secrets, caches, tags), the
- * argument array, and reading back what buildctl reports (metadata file, plain progress, failures).
- * Everything here is pure so that it is unit-tested without a builder.
+ * The parts of a `buildctl build` as data, parsed from the action's inputs: contexts, frontends,
+ * secrets, caches and image names. Pure, so that it is unit-tested without a builder.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -150,12 +148,6 @@ export function parseSecretSpec(name: string, line: string): SecretSpec {
   return { id, source: { type: 'file', path: src ?? '' } };
 }
 
-export function secretArg(secret: SecretSpec): string {
-  return secret.source.type === 'env'
-    ? `id=${secret.id},env=${secret.source.name}`
-    : `id=${secret.id},src=${secret.source.path}`;
-}
-
 export const CACHE_TYPES = ['registry', 'inline', 'local', 'gha', 's3', 'azblob'] as const;
 export type CacheType = (typeof CACHE_TYPES)[number];
 
@@ -193,33 +185,6 @@ export function parseCacheSpec(name: string, line: string): CacheSpec {
     type: type as CacheType,
     attrs: [...fields.entries()].filter(([key]) => key !== 'type')
   };
-}
-
-/**
- * The spec string for buildctl. An export gets `ignore-error=true` unless set, because a cache is
- * an optimisation and must not fail a build that succeeded; a `gha` cache gets the runner's cache
- * service URL and token from the environment, as docker/build-push-action does.
- */
-export function cacheArg(
-  spec: CacheSpec,
-  direction: 'import' | 'export',
-  env: Record<string, string | undefined> = process.env
-): string {
-  const attrs = new Map(spec.attrs);
-  if (direction === 'export' && spec.type !== 'inline' && !attrs.has('ignore-error')) {
-    attrs.set('ignore-error', 'true');
-  }
-  if (spec.type === 'gha') {
-    if (!attrs.has('url') && env.ACTIONS_CACHE_URL) attrs.set('url', env.ACTIONS_CACHE_URL);
-    if (!attrs.has('url_v2') && env.ACTIONS_RESULTS_URL)
-      attrs.set('url_v2', env.ACTIONS_RESULTS_URL);
-    if (!attrs.has('token') && env.ACTIONS_RUNTIME_TOKEN)
-      attrs.set('token', env.ACTIONS_RUNTIME_TOKEN);
-  }
-  return [
-    `type=${spec.type}`,
-    ...[...attrs].map(([key, value]) => csvField(`${key}=${value}`))
-  ].join(',');
 }
 
 /** Placeholders resolved in `image` and `tags`: `{{sha}}`, `{{short-sha}}`, `{{run}}`. */
@@ -300,239 +265,6 @@ export function expandImageNames(
 export function imageName(reference: ImageReference): string {
   return `${repositoryName(reference)}:${reference.tag ?? 'latest'}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// The argument array
-// ---------------------------------------------------------------------------------------------
-
-export interface BuildSpec {
-  addr: string | undefined;
-  /** TLS files for a tcp:// builder (from setup-buildctl's BUILDKIT_TLS_* variables). */
-  tls?: BuildkitTls | undefined;
-  context: BuildContext;
-  frontend: Frontend;
-  /** The gateway image (`--opt source=`); used only with the gateway frontend. */
-  frontendImage: string;
-  /** Local contexts: the directory holding the Dockerfile (or the context when there is none). */
-  dockerfileDir: string | undefined;
-  /** Dockerfile name relative to `dockerfileDir` (local) or to the git subdir (git). */
-  dockerfileName: string | undefined;
-  target: string | undefined;
-  buildArgs: Array<[string, string]>;
-  labels: Array<[string, string]>;
-  platforms: string[];
-  secrets: SecretSpec[];
-  frontendOpts: Array<[string, string]>;
-  images: ImageReference[];
-  push: boolean;
-  cacheFrom: CacheSpec[];
-  cacheTo: CacheSpec[];
-  /** `attest:provenance` value, e.g. `mode=min`; undefined leaves the builder's default. */
-  provenance: string | undefined;
-  /** `attest:sbom` value; undefined means no SBOM. */
-  sbom: string | undefined;
-  metadataFile: string;
-}
-
-/** buildctl parses `--output` and friends as CSV: a field with a comma or quote is quoted. */
-export function csvField(field: string): string {
-  return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-}
-
-export function outputArg(images: ImageReference[], push: boolean): string {
-  const names = images.map(imageName).join(',');
-  return ['type=image', csvField(`name=${names}`), `push=${push}`].join(',');
-}
-
-export function buildctlArgs(
-  spec: BuildSpec,
-  env: Record<string, string | undefined> = process.env
-): string[] {
-  const args: string[] = [];
-  if (spec.addr) args.push('--addr', spec.addr, ...tlsArgs(spec.addr, spec.tls));
-  args.push('build', '--progress=plain', '--metadata-file', spec.metadataFile);
-  if (spec.frontend === 'gateway') {
-    args.push('--frontend=gateway.v0', '--opt', `source=${spec.frontendImage}`);
-  } else {
-    args.push('--frontend=dockerfile.v0');
-  }
-  const opt = (key: string, value: string): void => {
-    args.push('--opt', `${key}=${value}`);
-  };
-  if (spec.context.kind === 'git') {
-    opt('context', spec.context.url);
-  } else {
-    args.push('--local', `context=${spec.context.dir}`);
-    args.push('--local', `dockerfile=${spec.dockerfileDir ?? spec.context.dir}`);
-  }
-  if (spec.dockerfileName) opt('filename', spec.dockerfileName);
-  if (spec.target) opt('target', spec.target);
-  for (const [key, value] of spec.buildArgs) opt(`build-arg:${key}`, value);
-  for (const [key, value] of spec.labels) opt(`label:${key}`, value);
-  if (spec.platforms.length > 0) opt('platform', spec.platforms.join(','));
-  if (spec.provenance !== undefined) opt('attest:provenance', spec.provenance);
-  if (spec.sbom !== undefined) opt('attest:sbom', spec.sbom);
-  for (const [key, value] of spec.frontendOpts) opt(key, value);
-  for (const secret of spec.secrets) args.push('--secret', secretArg(secret));
-  for (const cache of spec.cacheFrom) args.push('--import-cache', cacheArg(cache, 'import', env));
-  for (const cache of spec.cacheTo) args.push('--export-cache', cacheArg(cache, 'export', env));
-  args.push('--output', outputArg(spec.images, spec.push));
-  return args;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading back: metadata, progress, failures
-// ---------------------------------------------------------------------------------------------
-
-export interface BuildMetadata {
-  /** The manifest (or, for multi-platform builds, index) digest: what `name@digest` pulls. */
-  digest: string | undefined;
-  imageNames: string[];
-  raw: Record<string, unknown>;
-}
-
-export function parseMetadata(text: string): BuildMetadata {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text || '{}');
-  } catch (error) {
-    throw new SlipwayError('buildctl wrote a metadata file that is not JSON.', { cause: error });
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new SlipwayError('buildctl wrote a metadata file that is not a JSON object.');
-  }
-  const record = raw as Record<string, unknown>;
-  const digest = record['containerimage.digest'];
-  const names = record['image.name'];
-  return {
-    digest: typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined,
-    imageNames: typeof names === 'string' && names ? names.split(',') : [],
-    raw: record
-  };
-}
-
-export interface StepCounts {
-  /** Build steps BuildKit answered from its cache. */
-  cached: number;
-  /** Build steps that ran. */
-  executed: number;
-}
-
-interface Vertex {
-  name: string;
-  lines: string[];
-  cached: boolean;
-  done: boolean;
-  error: boolean;
-}
-
-/** Internal vertices (loading definitions, transferring context, exporting) are not build steps. */
-function isBuildStep(name: string): boolean {
-  return !/^(\[internal\]|\[auth\]|exporting |importing cache|resolve image config|load |transferring|preparing |writing image|naming to|pushing |inferred cache|copying files)/.test(
-    name
-  );
-}
-
-/** Follows `--progress=plain` output: `#N name`, `#N CACHED`, `#N DONE 0.1s`, `#N ERROR: …`. */
-export class ProgressTracker {
-  private readonly vertices = new Map<string, Vertex>();
-  private readonly order: string[] = [];
-  readonly trailer: string[] = [];
-
-  push(line: string): void {
-    const match = /^#(\d+) (.*)$/.exec(line);
-    if (!match) {
-      if (line.trim() !== '') this.trailer.push(line);
-      return;
-    }
-    const [, id = '', text = ''] = match;
-    let vertex = this.vertices.get(id);
-    if (!vertex) {
-      vertex = { name: text, lines: [], cached: false, done: false, error: false };
-      this.vertices.set(id, vertex);
-      this.order.push(id);
-      return;
-    }
-    if (text === 'CACHED') vertex.cached = true;
-    else if (/^DONE \d/.test(text)) vertex.done = true;
-    else if (text.startsWith('ERROR')) vertex.error = true;
-    vertex.lines.push(text);
-  }
-
-  /** Whether the builder answered at all (any vertex seen): an unreachable builder shows none. */
-  get started(): boolean {
-    return this.order.length > 0;
-  }
-
-  counts(): StepCounts {
-    let cached = 0;
-    let executed = 0;
-    for (const vertex of this.vertices.values()) {
-      if (!isBuildStep(vertex.name)) continue;
-      if (vertex.cached) cached++;
-      else if (vertex.done) executed++;
-    }
-    return { cached, executed };
-  }
-
-  /** The first vertex that failed, with the tail of its own log lines. */
-  failedStep(maxLines = 25): { name: string; log: string } | undefined {
-    for (const id of this.order) {
-      const vertex = this.vertices.get(id);
-      if (vertex?.error) {
-        return { name: vertex.name, log: vertex.lines.slice(-maxLines).join('\n') };
-      }
-    }
-    return undefined;
-  }
-}
-
-export type FailureKind =
-  'unauthorized' | 'unreachable' | 'transient' | 'no-dockerfile' | 'frontend' | 'build';
-
-const UNAUTHORIZED =
-  /\b401\b|unauthorized|authentication required|no basic auth credentials|failed to authorize|denied: requested access/i;
-const UNREACHABLE =
-  /connection refused|failed to dial|no such file or directory.*\.sock|dial (?:tcp|unix)|error reading server preface|failed to list workers|name resolver error|no such host/i;
-const TRANSIENT =
-  /connection reset by peer|broken pipe|unexpected EOF|i\/o timeout|TLS handshake timeout|\b50[0234]\b(?: \w+)*|Service Unavailable|Bad Gateway|Gateway Timeout|Internal Server Error|too many requests|\b429\b|rpc error: code = (?:Unavailable|Internal) desc = (?:transport|connection)/i;
-const NO_DOCKERFILE =
-  /failed to read dockerfile|dockerfile: no such file|open (?:\S*\/)?Dockerfile\S*: no such file|failed to find target/i;
-const FRONTEND_FAILED =
-  /failed to (?:resolve|load) (?:source metadata|frontend)|frontend .* not (?:found|supported)|invalid frontend|unsupported frontend|source metadata for/i;
-
-/**
- * What a failed buildctl run means. Registry auth first (a push 401 also shows as an ERROR on the
- * exporting step), then an unreachable builder (nothing built), then transient network and 5xx
- * errors, then the frontend, and last an ordinary failed build — never retried.
- */
-export function classifyFailure(output: string, progressStarted: boolean): FailureKind {
-  const errorLines = output
-    .split('\n')
-    .filter(line => /error|fail|denied|refused|reset|status|unauthori[sz]ed/i.test(line))
-    .join('\n');
-  if (UNAUTHORIZED.test(errorLines)) return 'unauthorized';
-  if (!progressStarted && UNREACHABLE.test(errorLines)) return 'unreachable';
-  if (TRANSIENT.test(errorLines) && !/did not complete successfully/.test(errorLines))
-    return 'transient';
-  if (NO_DOCKERFILE.test(errorLines)) return 'no-dockerfile';
-  if (FRONTEND_FAILED.test(errorLines)) return 'frontend';
-  return 'build';
-}
-
-/** `Dockerfile:12` lines point at the failing instruction; used for the error annotation. */
-export function failingDockerfileLine(output: string): number | undefined {
-  const match = /^\s*(?:\S*\/)?\S*Dockerfile\S*:(\d+)\s*$/m.exec(output);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** The `ERROR: …` summary buildctl prints last, without its timestamp noise. */
-export function buildErrorMessage(output: string): string | undefined {
-  const lines = output.split('\n').filter(line => /^(?:error|ERROR)[: ]/.test(line.trim()));
-  const last = lines.at(-1)?.trim();
-  return last ? last.replace(/^(?:error|ERROR):\s*/, '') : undefined;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------

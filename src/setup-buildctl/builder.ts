@@ -1,0 +1,112 @@
+import * as core from '@actions/core';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TLS_ENV, type BuildkitTls } from '../lib/buildkit/index.js';
+import { spawnDetached, stopProcess } from '../lib/exec.js';
+import { tempDir } from '../lib/runner.js';
+import { registerSecret } from '../lib/secrets.js';
+import { STATE } from '../lib/state.js';
+import type { SetupConfig, TlsInputs } from './config.js';
+import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
+
+/**
+ * The builder's life: buildkitd started on the runner or as a pod, the TLS files for a remote
+ * one, each recorded in the state before it can fail, and all of it undone by the post step.
+ */
+
+/**
+ * Starts buildkitd on the runner: rootful with runc when running as root, else under rootlesskit.
+ * Its root, socket, config and log live in a private directory under RUNNER_TEMP; the post step
+ * stops it and removes the directory.
+ */
+export async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<string> {
+  const dir = tempDir('buildkitd');
+  STATE.setup.buildkitdDir.save(dir);
+  const socket = path.join(dir, 'buildkitd.sock');
+  const args = ['--root', path.join(dir, 'root'), '--addr', `unix://${socket}`];
+  if (config.buildkitdConfig) {
+    writeFileSync(path.join(dir, 'buildkitd.toml'), config.buildkitdConfig, { mode: 0o600 });
+    args.push('--config', path.join(dir, 'buildkitd.toml'));
+  }
+  args.push(...config.buildkitdFlags);
+  const buildkitd = path.join(binDir, 'buildkitd');
+  const rootful = process.getuid?.() === 0;
+  const pid = rootful
+    ? await spawnDetached(buildkitd, args, path.join(dir, 'buildkitd.log'))
+    : await spawnDetached('rootlesskit', [buildkitd, ...args], path.join(dir, 'buildkitd.log'));
+  STATE.setup.buildkitdPid.save(pid);
+  core.info(
+    `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
+  );
+  return `unix://${socket}`;
+}
+
+/**
+ * Starts buildkitd as a pod in the cluster (the seed's in-cluster builder), by default the
+ * `moby/buildkit` image of the same version as the buildctl just installed, and returns its
+ * kube-pod:// address. The post step deletes the pod.
+ */
+export async function startBuilderPod(config: SetupConfig, version: string): Promise<string> {
+  const { kubeconfig, context } = config.kubernetes;
+  const builder = await startKubernetesBuilder(
+    {
+      namespace: config.kubernetes.namespace,
+      image: config.kubernetes.image ?? `docker.io/moby/buildkit:${version}`,
+      flags: config.buildkitdFlags,
+      config: config.buildkitdConfig,
+      kubeconfig,
+      context,
+      timeoutMs: config.timeoutMs
+    },
+    created => STATE.setup.kubeBuilder.save({ ...created, kubeconfig, context })
+  );
+  // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
+  if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
+  return builder.addr;
+}
+
+/**
+ * Writes the TLS material to a private directory (0700, files 0600) under RUNNER_TEMP and exports
+ * the paths (BUILDKIT_TLS_*) for the buildctl calls of later steps; the post step removes it.
+ */
+export function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
+  registerSecret(inputs.key);
+  const dir = tempDir('buildkit-tls');
+  STATE.setup.tlsDir.save(dir);
+  const write = (name: string, pem: string | undefined): string | undefined => {
+    if (!pem) return undefined;
+    const file = path.join(dir, name);
+    writeFileSync(file, pem, { mode: 0o600 });
+    return file;
+  };
+  const tls: BuildkitTls = {
+    ca: write('ca.pem', inputs.ca),
+    cert: write('cert.pem', inputs.cert),
+    key: write('key.pem', inputs.key),
+    serverName: inputs.serverName
+  };
+  for (const [field, variable] of Object.entries(TLS_ENV)) {
+    const value = tls[field as keyof BuildkitTls];
+    if (value) core.exportVariable(variable, value);
+  }
+  return tls;
+}
+
+/** Stops the buildkitd this action started and removes its directory. */
+export async function stopBuilder(): Promise<void> {
+  const pid = STATE.setup.buildkitdPid.get() ?? 0;
+  if (pid > 0) {
+    const stopped = await stopProcess(pid);
+    core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
+  }
+  const builder = STATE.setup.kubeBuilder.get();
+  if (builder) {
+    const { namespace, pod, configMap, kubeconfig, context } = builder;
+    await stopKubernetesBuilder({ namespace, pod, configMap }, { kubeconfig, context });
+  }
+  for (const dir of [STATE.setup.buildkitdDir.get(), STATE.setup.tlsDir.get()]) {
+    if (!dir) continue;
+    rmSync(dir, { recursive: true, force: true });
+    core.info(`Removed ${dir}`);
+  }
+}
