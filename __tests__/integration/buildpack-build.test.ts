@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, runMain, visibleText, type ActionRun } from '../helpers/action-runner.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
+import { startPrivateBuildkitd } from '../helpers/buildkit.js';
 
 /**
  * buildpack-build against the real stack: the TLS+auth registry, buildkitd, the git server and the
@@ -103,6 +104,14 @@ function registryManifest(
     req.on('error', reject);
     req.end();
   });
+}
+
+async function waitForBuildkitd(addr: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers']).status === 0) return;
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+  throw new Error(`buildkitd at ${addr} never answered`);
 }
 
 function expectSuccess(run: ActionRun): void {
@@ -222,7 +231,19 @@ describe('buildpack-build on the real stack', () => {
     });
     expectSuccess(first);
     expect(await registryDigest(repo, 'buildcache')).toMatch(/^sha256:/);
-    const second = await build({ context, image: `${image}:cache2`, 'cache-from': cacheRef });
+    // On a fresh buildkitd with an empty root, so every hit comes from the imported cache (the
+    // stack's buildkitd would still hold the first build's layers locally).
+    const fresh = startPrivateBuildkitd({ root: mkdtempSync(path.join(work, 'fresh-root-')) });
+    let second: ActionRun;
+    try {
+      await waitForBuildkitd(fresh.addr);
+      second = await build(
+        { context, image: `${image}:cache2`, 'cache-from': cacheRef },
+        { BUILDKIT_HOST: fresh.addr }
+      );
+    } finally {
+      await fresh.stop();
+    }
     expectSuccess(second);
     expect(second.stdout).toContain(`importing cache manifest from ${cacheRef}`);
     expect(Number(second.outputs['cache-hits'])).toBeGreaterThanOrEqual(1);

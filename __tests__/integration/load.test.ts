@@ -12,8 +12,8 @@ import { pathWithHelm, stackFact } from '../helpers/stack.js';
 /**
  * Load: 8 whole pipelines (the root action: builder check, login from the Secret, build and push,
  * helm deploy) at once into 8 namespaces on the local stack, against one pipeline alone. Every one
- * must succeed with its own digest deployed; the wall times are printed and written to
- * bench/results.load.json.
+ * must succeed with its own digest deployed and answering; the wall times are printed and written
+ * to $SLIPWAY_LOAD_RESULTS (default slipway-load.json in the temp directory).
  */
 const secretNamespace = uniqueName('load-secret');
 const created: string[] = [secretNamespace];
@@ -102,9 +102,14 @@ describe('load', () => {
     console.log(
       `load: one pipeline ${single} ms, eight concurrent ${concurrent} ms (${figures.ratio}x)`
     );
+    // Outside the repository (the bench keeps its own results): a run must not dirty the tree.
     writeFileSync(
-      path.join(projectRoot, 'bench', 'results.load.json'),
+      process.env.SLIPWAY_LOAD_RESULTS ?? path.join(tmpdir(), 'slipway-load.json'),
       `${JSON.stringify(figures, null, 2)}\n`
     );
+    // Eight at once must beat eight in a row (one builder and one API server shared on 2 cores:
+    // measured 4.7x of one pipeline), and finish well inside the CI budget.
+    expect(concurrent).toBeLessThan(8 * single);
+    expect(concurrent).toBeLessThan(180_000);
   }, 600_000);
 });
