@@ -64,6 +64,14 @@ export function describeFailure(
         progress,
         'Check the "addr" input (or BUILDKIT_HOST from setup-buildctl) and that buildkitd is running and reachable from the runner.'
       );
+    case 'builder-lost':
+      return new BuildFailure(
+        kind,
+        `The BuildKit builder at ${config.addr ?? 'the default address'} went away during the build: ${detail}`,
+        output,
+        progress,
+        'buildkitd stopped or restarted mid-build (killed, OOM-killed, its pod evicted or deleted); the build is not retried. Check the builder, then re-run.'
+      );
     case 'no-dockerfile':
       return new BuildFailure(
         kind,

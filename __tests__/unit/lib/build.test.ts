@@ -448,6 +448,14 @@ describe('classifyFailure', () => {
     expect(classifyFailure(output, false)).toBe('unreachable');
   });
 
+  it('recognises a builder that went away mid-build (buildkitd killed after progress began)', () => {
+    const output =
+      '#5 [internal] load build context\n#5 transferring context: 81.79MB 1.0s\nerror: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF';
+    expect(classifyFailure(output, true)).toBe('builder-lost');
+    // Before any progress the same words mean the builder was never reached.
+    expect(classifyFailure(output, false)).not.toBe('builder-lost');
+  });
+
   it.each([
     'error: failed to solve: failed to push r.io/app:1: unexpected status from PUT request: 503 Service Unavailable',
     'error: failed to solve: read tcp 10.0.0.1:443: read: connection reset by peer',

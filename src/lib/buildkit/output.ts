@@ -135,12 +135,21 @@ export class ProgressTracker {
 }
 
 export type FailureKind =
-  'unauthorized' | 'unreachable' | 'transient' | 'no-dockerfile' | 'frontend' | 'build';
+  | 'unauthorized'
+  | 'unreachable'
+  | 'builder-lost'
+  | 'transient'
+  | 'no-dockerfile'
+  | 'frontend'
+  | 'build';
 
 const UNAUTHORIZED =
   /\b401\b|unauthorized|authentication required|no basic auth credentials|failed to authorize|denied: requested access/i;
 const UNREACHABLE =
   /connection refused|failed to dial|no such file or directory.*\.sock|dial (?:tcp|unix)|error reading server preface|failed to list workers|name resolver error|no such host/i;
+/** The builder's connection dropped after the build had started (buildkitd killed, pod gone). */
+const BUILDER_LOST =
+  /failed to receive status: rpc error: code = Unavailable|error reading from server: EOF|transport is closing/i;
 const TRANSIENT =
   /connection reset by peer|broken pipe|unexpected EOF|i\/o timeout|TLS handshake timeout|\b50[0234]\b(?: \w+)*|Service Unavailable|Bad Gateway|Gateway Timeout|Internal Server Error|too many requests|\b429\b|rpc error: code = (?:Unavailable|Internal) desc = (?:transport|connection)/i;
 const NO_DOCKERFILE =
@@ -150,7 +159,8 @@ const FRONTEND_FAILED =
 
 /**
  * What a failed buildctl run means. Registry auth first (a push 401 also shows as an ERROR on the
- * exporting step), then an unreachable builder (nothing built), then transient network and 5xx
+ * exporting step), then an unreachable builder (nothing built), a builder lost mid-build, then
+ * transient network and 5xx
  * errors, then the frontend, and last an ordinary failed build — never retried.
  */
 export function classifyFailure(output: string, progressStarted: boolean): FailureKind {
@@ -160,6 +170,7 @@ export function classifyFailure(output: string, progressStarted: boolean): Failu
     .join('\n');
   if (UNAUTHORIZED.test(errorLines)) return 'unauthorized';
   if (!progressStarted && UNREACHABLE.test(errorLines)) return 'unreachable';
+  if (progressStarted && BUILDER_LOST.test(errorLines)) return 'builder-lost';
   if (TRANSIENT.test(errorLines) && !/did not complete successfully/.test(errorLines))
     return 'transient';
   if (NO_DOCKERFILE.test(errorLines)) return 'no-dockerfile';
