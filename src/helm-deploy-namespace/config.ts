@@ -17,6 +17,7 @@ import { workspace as runnerWorkspace } from '../lib/runner.js';
 import { mergeSetValues, parseSetLines } from '../lib/strvals.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 import type { PullSecretSpec } from './pull-secret.js';
+import type { SmokeCheckSpec } from './smoke-check.js';
 import { generatedValues } from './values.js';
 
 export type DeployAction = 'deploy' | 'delete';
@@ -60,6 +61,8 @@ export interface DeployConfig {
   deleteNamespace: 'auto' | 'true' | 'false';
   /** The pull secret to make in the target namespace, when `image-pull-secret` is set. */
   pullSecret: PullSecretSpec | undefined;
+  /** The smoke check after the rollout, when `check-path` is set. */
+  check: SmokeCheckSpec | undefined;
 }
 
 export type ImagePart = 'repository' | 'tag' | 'digest';
@@ -253,6 +256,38 @@ function readPullSecret(inputs: Inputs): PullSecretSpec | undefined {
   };
 }
 
+// An absolute URL path (query allowed) without dot segments or encoded separators, which could
+// lead the proxied request out of the Service's proxy path.
+const CHECK_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|\?|$)|%2e|%2f|%5c/i;
+
+function readCheck(inputs: Inputs): SmokeCheckSpec | undefined {
+  const path = inputs.optionalString('check-path');
+  if (!path) {
+    for (const input of ['check-service', 'check-status']) {
+      if (inputs.raw(input).trim())
+        throw new InputError(input, 'needs check-path (the path to GET).');
+    }
+    return undefined;
+  }
+  if (!CHECK_PATH.test(path) || UNSAFE_PATH.test(path.split('?')[0] ?? '')) {
+    throw new InputError(
+      'check-path',
+      `must be a URL path starting with "/", e.g. /healthz (no spaces, "." or ".." segments); got ${quoteValue(path)}.`
+    );
+  }
+  const service = inputs.optionalString('check-service');
+  const statuses = inputs
+    .list('check-status', { commas: true })
+    .map(code => parseInteger('check-status', code, { min: 100, max: 599 }) as number);
+  return {
+    path,
+    service: service ? parseResourceName('check-service', service) : undefined,
+    timeoutMs: inputs.duration('check-timeout', '60s'),
+    statuses: statuses.length > 0 ? statuses : undefined
+  };
+}
+
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
   const workspace = runnerWorkspace(env);
@@ -321,7 +356,8 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     historyMax,
     recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
     deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto'),
-    pullSecret: readPullSecret(inputs)
+    pullSecret: readPullSecret(inputs),
+    check: readCheck(inputs)
   };
   // The image's keys must fit the tree `set` built (image.tag under a string image is refused).
   generatedValues({ ...config, image: { repository: 'r', tag: 't', digest: 'd' } });

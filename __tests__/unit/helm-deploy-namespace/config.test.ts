@@ -97,6 +97,29 @@ describe('helm-deploy-namespace readConfig', () => {
     expect((parseYaml(toYaml(values)) as { message: string }).message).toBe(hostile);
   });
 
+  it('reads the smoke check', () => {
+    expect(config({}).check).toBeUndefined();
+    expect(config({ 'check-path': '/healthz' }).check).toEqual({
+      path: '/healthz',
+      service: undefined,
+      timeoutMs: 60_000,
+      statuses: undefined
+    });
+    expect(
+      config({
+        'check-path': '/api/v1/ping?deep=true&x=a..b',
+        'check-service': 'web',
+        'check-timeout': '2m',
+        'check-status': '200, 204'
+      }).check
+    ).toEqual({
+      path: '/api/v1/ping?deep=true&x=a..b',
+      service: 'web',
+      timeoutMs: 120_000,
+      statuses: [200, 204]
+    });
+  });
+
   it('reads labels and annotations', () => {
     const c = config({
       'namespace-labels': 'slipway.dev/pr=42\nteam=web',
@@ -166,7 +189,22 @@ describe('helm-deploy-namespace readConfig', () => {
     [{ action: 'destroy' }, 'action'],
     [{ 'delete-namespace': 'always' }, 'delete-namespace'],
     [{ kubeconfig: '/k\n/evil' }, 'kubeconfig'],
-    [{ set: 'a=' + 'x'.repeat(70_000) }, 'set']
+    [{ set: 'a=' + 'x'.repeat(70_000) }, 'set'],
+    [{ 'check-path': 'healthz' }, 'check-path'],
+    [{ 'check-path': '/a b' }, 'check-path'],
+    [{ 'check-path': '/a/../../secrets' }, 'check-path'],
+    [{ 'check-path': '/..' }, 'check-path'],
+    [{ 'check-path': '/./x' }, 'check-path'],
+    [{ 'check-path': '/%2e%2e/x' }, 'check-path'],
+    [{ 'check-path': '/a%2Fb' }, 'check-path'],
+    [{ 'check-path': '/a\\b' }, 'check-path'],
+    [{ 'check-path': '/x#frag' }, 'check-path'],
+    [{ 'check-path': '/x', 'check-status': '2xx' }, 'check-status'],
+    [{ 'check-path': '/x', 'check-status': '600' }, 'check-status'],
+    [{ 'check-path': '/x', 'check-service': 'Web_1' }, 'check-service'],
+    [{ 'check-path': '/x', 'check-timeout': 'soon' }, 'check-timeout'],
+    [{ 'check-service': 'web' }, 'check-service'],
+    [{ 'check-status': '200' }, 'check-status']
   ])('rejects %j naming %s', (values, input) => {
     expect(() => config(values as Record<string, string>)).toThrow(`Input "${input}"`);
   });

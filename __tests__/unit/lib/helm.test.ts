@@ -10,6 +10,7 @@ import {
   parseHistory,
   parseReleaseStatus,
   rollbackArgs,
+  showValuesArgs,
   uninstallArgs,
   upgradeArgs,
   usesSecretStorage,
@@ -192,6 +193,37 @@ describe('status and history', () => {
       )
     ).toBe(true);
     expect(isLockedReleaseError('Error: timed out')).toBe(false);
+  });
+});
+
+describe('showValuesArgs', () => {
+  it('reaches the chart like the upgrade does', () => {
+    expect(showValuesArgs({ chart: '/ws/chart' })).toEqual(['show', 'values', '/ws/chart']);
+    expect(
+      showValuesArgs({
+        chart: 'oci://reg/charts/app',
+        chartVersion: '^1',
+        caFile: '/ca.pem',
+        registryConfig: '/d/config.json'
+      })
+    ).toEqual([
+      'show',
+      'values',
+      'oci://reg/charts/app',
+      '--version',
+      '^1',
+      '--ca-file',
+      '/ca.pem',
+      '--registry-config',
+      '/d/config.json'
+    ]);
+    expect(showValuesArgs({ chart: 'app', repoUrl: 'https://charts' })).toEqual([
+      'show',
+      'values',
+      'app',
+      '--repo',
+      'https://charts'
+    ]);
   });
 });
 
