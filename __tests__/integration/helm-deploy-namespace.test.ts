@@ -473,7 +473,9 @@ describe('helm-deploy-namespace (Helm 4)', () => {
       { env: { ...env(), PATH: '/nonexistent' } }
     );
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('Input "set" key "--post-renderer"');
+    expect(run.stdout).toContain(
+      'Input "set" line 2, assignment 1: key "--post-renderer" starts with "-"'
+    );
     expect(
       kubectl(['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name']).trim()
     ).toBe('');
