@@ -195,6 +195,7 @@ jobs:
       helm-version: v4.1.4
       helm-download-url: ${stackFact('HELM_DOWNLOAD_URL')}
       deploy-timeout: 2m
+      check-path: /healthz
       kubeconfig-path: ${stackFact('KUBECONFIG')}
   report:
     needs: deliver
@@ -205,7 +206,8 @@ jobs:
           REVISION: \${{ needs.deliver.outputs.revision }}
           NAMESPACE: \${{ needs.deliver.outputs.namespace }}
           IMAGE: \${{ needs.deliver.outputs.image }}
-        run: printf 'digest=%s\\nrevision=%s\\nnamespace=%s\\nimage=%s\\n' "$DIGEST" "$REVISION" "$NAMESPACE" "$IMAGE" > "$RESULT_FILE"
+          URL: \${{ needs.deliver.outputs.url }}
+        run: printf 'digest=%s\\nrevision=%s\\nnamespace=%s\\nimage=%s\\nurl=%s\\n' "$DIGEST" "$REVISION" "$NAMESPACE" "$IMAGE" "$URL" > "$RESULT_FILE"
 `);
     const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
     tempDirs.push(resultFile);
@@ -218,6 +220,7 @@ jobs:
     const result = readResult(resultFile);
     expect(result.revision).toBe('1');
     expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
+    expect(result.url).toBe(`http://web-sample-app.${target}.svc.cluster.local:80/healthz`);
     await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
   }, 600_000);
 });

@@ -13,6 +13,7 @@ import {
 } from '../helpers/action-runner.js';
 import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { startHttpServer } from '../helpers/http.js';
+import { answerOf } from '../helpers/sample-app.js';
 import { writeDockerConfig } from '../helpers/registry.js';
 import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -47,6 +48,7 @@ function deployment(
   release: string
 ): {
   spec: {
+    replicas: number;
     template: {
       spec: { containers: Array<{ image: string; env: Array<{ name: string; value: string }> }> };
       metadata: { annotations?: Record<string, string> };
@@ -245,7 +247,7 @@ async function leavePending(helm: string, namespace: string): Promise<void> {
 describe('helm-deploy-namespace (Helm 4)', () => {
   const env = () => helmEnv(stackFact('HELM4'));
 
-  it('delivers set values with commas, dots, quotes, brackets and backslashes intact', async () => {
+  it('delivers escaped set values with commas, dots, quotes, brackets and backslashes intact', async () => {
     const namespace = newNamespace('hdn-set');
     const message = `a=b,c=--post-renderer=/bin/sh "double" 'single' [x] {y} back\\slash dots.in.value`;
     const run = await runMain(
@@ -255,7 +257,8 @@ describe('helm-deploy-namespace (Helm 4)', () => {
         namespace,
         chart,
         ...app(),
-        set: `message=${message}\npodAnnotations.example\\.com/note=v1,v2\nreplicaCount=2`,
+        // helm's --set grammar: a comma or backslash in a value is escaped with a backslash.
+        set: `message=${message.replace(/[\\,]/g, '\\$&')}\npodAnnotations.example\\.com/note=v1\\,v2\nreplicaCount=2`,
         'set-string': 'podAnnotations.build=007'
       },
       { env: env() }
@@ -267,6 +270,32 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     // No value was passed to helm as a --set argument.
     expect(run.stdout).not.toContain('--set');
     expect(run.stdout).not.toContain('post-renderer=/bin/sh "');
+  }, 120_000);
+
+  it('splits a comma list in set into assignments, as helm --set does', async () => {
+    const namespace = newNamespace('hdn-list');
+    const run = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace,
+        chart,
+        ...app(),
+        set: 'replicaCount=2,message=hi\\, there,podAnnotations.a\\.b=c'
+      },
+      { env: env() }
+    );
+    expect(run.exitCode).toBe(0);
+    const { spec, status } = deployment(namespace, 'web');
+    expect(spec.replicas).toBe(2);
+    expect(status.readyReplicas).toBe(2);
+    expect(spec.template.spec.containers[0]?.env.find(e => e.name === 'MESSAGE')?.value).toBe(
+      'hi, there'
+    );
+    expect(spec.template.metadata.annotations).toEqual({ 'a.b': 'c' });
+    expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
+      'hi, there (version 1.0.0)\n'
+    );
   }, 120_000);
 
   it('creates a labelled preview namespace, then action: delete removes release and namespace', async () => {
@@ -444,7 +473,9 @@ describe('helm-deploy-namespace (Helm 4)', () => {
       { env: { ...env(), PATH: '/nonexistent' } }
     );
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('Input "set" key "--post-renderer"');
+    expect(run.stdout).toContain(
+      'Input "set" line 2, assignment 1: key "--post-renderer" starts with "-"'
+    );
     expect(
       kubectl(['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name']).trim()
     ).toBe('');

@@ -84,7 +84,11 @@ describe('root action', () => {
       release: 'sample-app',
       namespace: target,
       'namespace-labels': 'slipway.dev/flow=test',
-      set: 'message=deployed, by "Slipway"',
+      set: 'message=deployed\\, by "Slipway"',
+      'check-path': '/healthz',
+      // action.yml's defaults (runMain passes only the inputs given).
+      'image-pull-secret': 'slipway-registry',
+      'pull-secret-service-account': 'default',
       'deploy-timeout': '2m'
     };
     const env = {
@@ -118,8 +122,10 @@ describe('root action', () => {
         expect(run.outputs).toMatchObject({
           release: 'sample-app',
           namespace: target,
-          status: 'deployed'
+          status: 'deployed',
+          url: `http://sample-app.${target}.svc.cluster.local:80/healthz`
         });
+        expect(run.stdout).toContain('Smoke check GET /healthz on Service sample-app:80: 200 ok');
         expect(visibleText(run)).not.toContain(registryPassword());
         expect((await runPost('slipway', run)).exitCode).toBe(0);
         runs.push(run);

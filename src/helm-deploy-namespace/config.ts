@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
-import { parseSetKey, type PathSegment } from '../lib/helm/index.js';
 import {
   Inputs,
   parseInteger,
@@ -15,8 +14,11 @@ import {
 } from '../lib/inputs.js';
 import { parseImageReference, repositoryName, type ImageReference } from '../lib/reference.js';
 import { workspace as runnerWorkspace } from '../lib/runner.js';
+import { mergeSetValues, parseSetLines } from '../lib/strvals.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
 import type { PullSecretSpec } from './pull-secret.js';
+import type { SmokeCheckSpec } from './smoke-check.js';
+import { generatedValues } from './values.js';
 
 export type DeployAction = 'deploy' | 'delete';
 
@@ -30,13 +32,15 @@ export interface DeployConfig {
   repoUrl: string | undefined;
   caFile: string | undefined;
   valuesFiles: string[];
-  /** The `values` input, already parsed (a YAML mapping). */
+  /**
+   * The `values` input (a YAML mapping), then every `set` line, then every `set-string` line,
+   * applied as helm applies `--set`/`--set-string` (lib/strvals); undefined when all are empty.
+   */
   values: Record<string, unknown> | undefined;
-  set: Array<[PathSegment[], string]>;
-  setString: Array<[PathSegment[], string]>;
   /** The image to pin, split into the parts the chart's value paths take. */
   image: { repository: string; tag: string | undefined; digest: string | undefined } | undefined;
-  imageValues: { repository: PathSegment[]; tag: PathSegment[]; digest: PathSegment[] };
+  /** The `--set` keys (e.g. `image.repository`) the image's parts are written to. */
+  imageValues: Record<ImagePart, string>;
   helmVersion: VersionSpec | undefined;
   helmDownloadUrl: string | undefined;
   token: string | undefined;
@@ -57,9 +61,17 @@ export interface DeployConfig {
   deleteNamespace: 'auto' | 'true' | 'false';
   /** The pull secret to make in the target namespace, when `image-pull-secret` is set. */
   pullSecret: PullSecretSpec | undefined;
+  /** The smoke check after the rollout, when `check-path` is set. */
+  check: SmokeCheckSpec | undefined;
 }
 
-const DEFAULT_IMAGE_VALUES = 'repository=image.repository\ntag=image.tag\ndigest=image.digest';
+export type ImagePart = 'repository' | 'tag' | 'digest';
+
+const DEFAULT_IMAGE_VALUES: Record<ImagePart, string> = {
+  repository: 'image.repository',
+  tag: 'image.tag',
+  digest: 'image.digest'
+};
 
 // Kubernetes label syntax: optional DNS-subdomain prefix, then a name of at most 63 characters.
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
@@ -119,8 +131,19 @@ export function parseChart(raw: string, workspace: string): string {
   return value;
 }
 
-function readSetPairs(inputs: Inputs, name: string): Array<[PathSegment[], string]> {
-  return inputs.keyValues(name).map(([key, value]) => [parseSetKey(name, key), value]);
+/** The lines of `set`/`set-string`, each one helm `--set`/`--set-string` argument. */
+function readSetLines(inputs: Inputs, name: string): string[] {
+  return inputs.string(name, { multiline: true }).split('\n');
+}
+
+/** `values`, then `set`, then `set-string`, as helm merges them; bad lines are input errors. */
+function readChartValues(inputs: Inputs): Record<string, unknown> | undefined {
+  const values = mergeSetValues(
+    readValues(inputs),
+    readSetLines(inputs, 'set'),
+    readSetLines(inputs, 'set-string')
+  );
+  return Object.keys(values).length > 0 ? values : undefined;
 }
 
 function readValues(inputs: Inputs): Record<string, unknown> | undefined {
@@ -162,24 +185,39 @@ export function deployImage(reference: ImageReference): NonNullable<DeployConfig
 }
 
 function readImageValues(inputs: Inputs): DeployConfig['imageValues'] {
-  const raw = inputs.raw('image-values').trim() || DEFAULT_IMAGE_VALUES;
-  const mapping = new Inputs(() => raw).keyValues('image-values');
-  const paths: Partial<DeployConfig['imageValues']> = {};
-  for (const [part, key] of mapping) {
-    if (part !== 'repository' && part !== 'tag' && part !== 'digest') {
+  const paths = { ...DEFAULT_IMAGE_VALUES };
+  for (const [part, key] of inputs.keyValues('image-values')) {
+    if (!(part in DEFAULT_IMAGE_VALUES)) {
       throw new InputError(
         'image-values',
         `maps ${quoteValue(part)}; only repository, tag and digest can be mapped (e.g. repository=image.repository).`
       );
     }
-    paths[part] = parseSetKey('image-values', key.trim());
+    paths[part as ImagePart] = checkValuePath(key.trim());
   }
-  const defaults = new Inputs(() => DEFAULT_IMAGE_VALUES).keyValues('image-values');
-  for (const [part, key] of defaults) {
-    const name = part as keyof DeployConfig['imageValues'];
-    paths[name] ??= parseSetKey('image-values', key);
+  return paths;
+}
+
+/** A `--set` key that names exactly one value (`image.tag`, `app.images[0].ref`). */
+function checkValuePath(key: string): string {
+  const probe = 'slipway-probe';
+  const leaves = stringLeaves(
+    parseSetLines([`${key}=${probe}`], { typed: false, input: 'image-values' })
+  );
+  if (leaves.length !== 1 || leaves[0] !== probe) {
+    throw new InputError(
+      'image-values',
+      `maps to ${quoteValue(key)}, which is not one value's key; write a --set key such as image.repository.`
+    );
   }
-  return paths as DeployConfig['imageValues'];
+  return key;
+}
+
+function stringLeaves(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (value !== null && typeof value === 'object')
+    return Object.values(value).flatMap(stringLeaves);
+  return [];
 }
 
 function readPullSecret(inputs: Inputs): PullSecretSpec | undefined {
@@ -218,6 +256,38 @@ function readPullSecret(inputs: Inputs): PullSecretSpec | undefined {
   };
 }
 
+// An absolute URL path (query allowed) without dot segments or encoded separators, which could
+// lead the proxied request out of the Service's proxy path.
+const CHECK_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|\?|$)|%2e|%2f|%5c/i;
+
+function readCheck(inputs: Inputs): SmokeCheckSpec | undefined {
+  const path = inputs.optionalString('check-path');
+  if (!path) {
+    for (const input of ['check-service', 'check-status']) {
+      if (inputs.raw(input).trim())
+        throw new InputError(input, 'needs check-path (the path to GET).');
+    }
+    return undefined;
+  }
+  if (!CHECK_PATH.test(path) || UNSAFE_PATH.test(path.split('?')[0] ?? '')) {
+    throw new InputError(
+      'check-path',
+      `must be a URL path starting with "/", e.g. /healthz (no spaces, "." or ".." segments); got ${quoteValue(path)}.`
+    );
+  }
+  const service = inputs.optionalString('check-service');
+  const statuses = inputs
+    .list('check-status', { commas: true })
+    .map(code => parseInteger('check-status', code, { min: 100, max: 599 }) as number);
+  return {
+    path,
+    service: service ? parseResourceName('check-service', service) : undefined,
+    timeoutMs: inputs.duration('check-timeout', '60s'),
+    statuses: statuses.length > 0 ? statuses : undefined
+  };
+}
+
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
   const workspace = runnerWorkspace(env);
@@ -252,7 +322,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
   }
   const caFileRaw = inputs.optionalString('ca-file');
   const historyMax = parseInteger('history-max', inputs.raw('history-max'), { min: 0, max: 1000 });
-  return {
+  const config: DeployConfig = {
     action,
     release,
     namespace,
@@ -263,9 +333,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     valuesFiles: inputs
       .list('values-files', { commas: true })
       .map(file => resolveLocalPath('values-files', file, workspace)),
-    values: readValues(inputs),
-    set: readSetPairs(inputs, 'set'),
-    setString: readSetPairs(inputs, 'set-string'),
+    values: readChartValues(inputs),
     image: readImage(inputs),
     imageValues: readImageValues(inputs),
     helmVersion: helmVersionRaw ? parseVersionSpec('helm-version', helmVersionRaw) : undefined,
@@ -288,8 +356,12 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     historyMax,
     recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
     deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto'),
-    pullSecret: readPullSecret(inputs)
+    pullSecret: readPullSecret(inputs),
+    check: readCheck(inputs)
   };
+  // The image's keys must fit the tree `set` built (image.tag under a string image is refused).
+  generatedValues({ ...config, image: { repository: 'r', tag: 't', digest: 'd' } });
+  return config;
 }
 
 /** Local charts and values files must exist before anything runs. */

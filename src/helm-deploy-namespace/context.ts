@@ -22,6 +22,8 @@ export interface DeployResult {
   status: string;
   manifestDigest: string;
   kubeconfig?: string | undefined;
+  /** The in-cluster URL the smoke check answered on. */
+  url?: string | undefined;
 }
 
 /** The result of a deploy, dry run or delete: the release and namespace come from the config. */
@@ -36,7 +38,8 @@ export function deployResult(
     revision: outcome.revision ?? 0,
     status: outcome.status,
     manifestDigest: outcome.manifestDigest ?? '',
-    ...(outcome.kubeconfig ? { kubeconfig: outcome.kubeconfig } : {})
+    ...(outcome.kubeconfig ? { kubeconfig: outcome.kubeconfig } : {}),
+    ...(outcome.url ? { url: outcome.url } : {})
   };
 }
 

@@ -4,6 +4,7 @@ import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
 import { manifestDigest, type UpgradePlan } from '../lib/helm/index.js';
 import { deployResult, writeSummary, type Context, type DeployResult } from './context.js';
+import { checkImageUsed } from './unused-image.js';
 
 /** Renders the release without installing it and shows what would change against the deployed one. */
 export async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployResult> {
@@ -14,6 +15,7 @@ export async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployRes
     throw new SlipwayError(`The dry run of ${ctx.config.release} failed: ${lastLine(result)}`);
   }
   const rendered = extractManifest(result.stdout);
+  const imageWarning = await checkImageUsed(ctx, rendered);
   // A client-side dry run means the namespace is missing, so nothing is deployed yet.
   const status =
     plan.dryRun === 'server' ? await ctx.helm.status(ctx.target).catch(() => undefined) : undefined;
@@ -37,7 +39,8 @@ export async function dryRun(ctx: Context, plan: UpgradePlan): Promise<DeployRes
       ['Release', ctx.config.release],
       ['Namespace', ctx.config.namespace],
       ['Deployed revision', status?.revision],
-      ['Rendered manifest', manifestDigest(rendered)]
+      ['Rendered manifest', manifestDigest(rendered)],
+      ['Image values', imageWarning && `⚠️ ${imageWarning}`]
     ],
     ['Changes', current ? patch : rendered]
   );

@@ -12,9 +12,10 @@ import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
 import { removeNamespacedKubeconfig } from './kubeconfig.js';
 import { prepareNamespace } from './namespace.js';
-import { failDeploy, reportSuccess } from './outcome.js';
+import { failDeploy, failRollout, reportSuccess } from './outcome.js';
 import { ensurePullSecret, resolvePullSecret } from './pull-secret.js';
 import { recoverPendingRelease } from './recover.js';
+import { smokeCheck } from './smoke-check.js';
 import { ociRegistryConfig, writeGeneratedValues } from './values.js';
 
 export { readConfig } from './config.js';
@@ -80,6 +81,7 @@ export async function run(config: DeployConfig): Promise<DeployResult> {
   core.setOutput('status', result.status);
   core.setOutput('manifest-digest', result.manifestDigest);
   if (result.kubeconfig) core.setOutput('kubeconfig', result.kubeconfig);
+  if (result.url) core.setOutput('url', result.url);
   return result;
 }
 
@@ -120,7 +122,10 @@ async function deploy(ctx: Context): Promise<DeployResult> {
     ctx.helm.upgrade(plan)
   );
   if (upgrade.exitCode !== 0 || upgrade.timedOut) await failDeploy(ctx, upgrade);
-  return await core.group('Release', () => reportSuccess(ctx, namespaceState));
+  const spec = config.check;
+  const check = spec && (await core.group('Smoke check', () => smokeCheck(ctx, spec)));
+  if (check?.failure) await failRollout(ctx, check.failure);
+  return await core.group('Release', () => reportSuccess(ctx, namespaceState, check?.result));
 }
 
 /** Removes the namespaced kubeconfig copy. */

@@ -16,9 +16,34 @@ import { deployResult, writeSummary, type Context, type DeployResult } from './c
 import { collectDiagnostics } from './diagnostics.js';
 import { writeNamespacedKubeconfig } from './kubeconfig.js';
 import type { NamespaceState } from './namespace.js';
+import type { SmokeCheckResult } from './smoke-check.js';
+import { checkImageUsed, pushedReference } from './unused-image.js';
+
+/** Why a rollout failed, for the report and the error. */
+export interface RolloutFailure {
+  /** What failed, one sentence without the outcome. */
+  what: string;
+  /** Whether the failure rolled the release back (helm's atomic, or after a failed check). */
+  rolledBack: boolean;
+  hint?: string | undefined;
+  /** Facts for the summary (e.g. the smoke check's answer). */
+  facts?: Array<[string, string]>;
+}
 
 /** After a failed upgrade: diagnostics in the log and summary, then an error saying what is left. */
 export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<never> {
+  const { config } = ctx;
+  return failRollout(ctx, {
+    what: `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}`,
+    rolledBack: config.atomic && upgrade.exitCode !== 0,
+    hint: isLockedReleaseError(upgrade.stderr)
+      ? 'Another operation holds the release (pending state from a cancelled run): set recover: rollback.'
+      : undefined
+  });
+}
+
+/** After a failed rollout (helm's, or the smoke check's): diagnostics, summary, the error. */
+export async function failRollout(ctx: Context, failure: RolloutFailure): Promise<never> {
   const { config } = ctx;
   const [status, history] = await Promise.all([
     ctx.helm.status(ctx.target).catch(() => undefined),
@@ -34,8 +59,7 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
   core.startGroup('Diagnostics');
   for (const line of diagnostics.split('\n')) core.info(line);
   core.endGroup();
-  const rolledBack = config.atomic && status?.status === 'deployed' && upgrade.exitCode !== 0;
-  const locked = isLockedReleaseError(upgrade.stderr);
+  const rolledBack = failure.rolledBack && status?.status === 'deployed';
   const outcome = rolledBack
     ? `rolled back: revision ${status?.revision} serves the previous release`
     : status
@@ -46,6 +70,7 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
     [
       ['Release', config.release],
       ['Namespace', config.namespace],
+      ...(failure.facts ?? []),
       ['Outcome', outcome],
       ['Helm', ctx.helm.version],
       ['Duration', formatDuration(Date.now() - ctx.started)]
@@ -56,20 +81,17 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
     core.setOutput('revision', String(status.revision));
     core.setOutput('status', status.status);
   }
-  throw new SlipwayError(
-    `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}; ${outcome}.`,
-    {
-      hint: locked
-        ? 'Another operation holds the release (pending state from a cancelled run): set recover: rollback.'
-        : 'See the Diagnostics group above (events, pods not Ready, container logs).'
-    }
-  );
+  throw new SlipwayError(`${failure.what}; ${outcome}.`, {
+    hint:
+      failure.hint ?? 'See the Diagnostics group above (events, pods not Ready, container logs).'
+  });
 }
 
 /** After a successful upgrade: the release as helm reports it, its workloads' readiness, a summary. */
 export async function reportSuccess(
   ctx: Context,
-  namespaceState: NamespaceState
+  namespaceState: NamespaceState,
+  check?: SmokeCheckResult
 ): Promise<DeployResult> {
   const { config } = ctx;
   // helm status includes the rendered manifest: no separate `helm get manifest`.
@@ -79,9 +101,7 @@ export async function reportSuccess(
   const readiness = await workloadReadiness(ctx, manifestResources(status.manifest));
   const digest = manifestDigest(status.manifest);
   const kubeconfig = config.setContextNamespace ? await writeNamespacedKubeconfig(ctx) : undefined;
-  const image = config.image
-    ? `${config.image.repository}${config.image.digest ? `@${config.image.digest}` : `:${config.image.tag ?? 'latest'}`}`
-    : undefined;
+  const imageWarning = await checkImageUsed(ctx, status.manifest);
   core.info(
     `Release ${config.release} ${status.status} at revision ${status.revision} in ${config.namespace}`
   );
@@ -91,8 +111,11 @@ export async function reportSuccess(
     ['Revision', status.revision],
     ['Status', status.status],
     ['Namespace', `${config.namespace} (${namespaceState})`],
-    ['Image', image],
+    ['Image', config.image && pushedReference(config.image)],
+    ['Image values', imageWarning && `⚠️ ${imageWarning}`],
     ['Ready', readiness.join(', ') || 'no workloads'],
+    ['Smoke check', check && `${check.target}: ${check.answer}`],
+    ['URL (in-cluster)', check?.url],
     ['Manifest', digest],
     ['Helm', ctx.helm.version],
     ['Duration', formatDuration(Date.now() - ctx.started)]
@@ -101,7 +124,8 @@ export async function reportSuccess(
     revision: status.revision,
     status: status.status,
     manifestDigest: digest,
-    kubeconfig
+    kubeconfig,
+    url: check?.url
   });
 }
 

@@ -1,24 +1,28 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { inferValue, setAtPath } from '../lib/helm/index.js';
+import { escapeSetValue, mergeSetValues } from '../lib/strvals.js';
 import type { DeployConfig } from './config.js';
 
 /**
- * `values`, `set`, `set-string` and the image go into one values file, passed last so it wins.
- * Writing YAML instead of `--set` flags means no value is ever parsed by helm's `--set` syntax:
- * commas, dots, brackets, quotes and backslashes arrive as written. The file can hold secret
- * values, so it is private (0600 in a 0700 directory) and deleted right after helm runs.
+ * `values`, `set`, `set-string` (merged by readConfig as helm merges them) and the image go into
+ * one values file, passed last so it wins. The image's parts are applied like `--set-string`
+ * assignments to the `image-values` keys. Writing YAML instead of passing `--set` flags means
+ * nothing a user typed reaches helm's command line. The file can hold secret values, so it is
+ * private (0600 in a 0700 directory) and deleted right after helm runs.
  */
 export function generatedValues(config: DeployConfig): Record<string, unknown> | undefined {
-  const values: Record<string, unknown> = structuredClone(config.values ?? {});
-  for (const [key, raw] of config.set) setAtPath(values, key, inferValue(raw));
-  for (const [key, raw] of config.setString) setAtPath(values, key, raw);
-  if (config.image) {
-    setAtPath(values, config.imageValues.repository, config.image.repository);
-    if (config.image.tag) setAtPath(values, config.imageValues.tag, config.image.tag);
-    if (config.image.digest) setAtPath(values, config.imageValues.digest, config.image.digest);
-  }
+  const image = config.image;
+  const assignments = image
+    ? (['repository', 'tag', 'digest'] as const).flatMap(part => {
+        const value = image[part];
+        return value ? [`${config.imageValues[part]}=${escapeSetValue(value)}`] : [];
+      })
+    : [];
+  const values = mergeSetValues(config.values, [], assignments, {
+    set: 'set',
+    setString: 'image-values'
+  });
   return Object.keys(values).length > 0 ? values : undefined;
 }
 

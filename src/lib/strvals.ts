@@ -81,6 +81,15 @@ export function mergeSetValues(
 }
 
 /**
+ * `value` written so that a `--set`/`--set-string` assignment reads it back verbatim: every
+ * character other than a letter or digit is backslash-escaped (helm's parser takes the character
+ * after a backslash literally, so commas, braces and backslashes lose their meaning).
+ */
+export function escapeSetValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9]/g, '\\$&');
+}
+
+/**
  * helm's typing of a `--set` value: true/false/null in any case (Go's strings.EqualFold), `0`, and
  * decimal int64 not starting with `0` (an optional sign, as strconv.ParseInt takes); anything else
  * is the string itself.

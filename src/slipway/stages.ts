@@ -74,7 +74,11 @@ export const DEPLOY_INPUTS: InputMapping = {
   recover: 'recover',
   'history-max': 'history-max',
   'image-pull-secret': 'image-pull-secret',
-  'pull-secret-service-account': 'pull-secret-service-account'
+  'pull-secret-service-account': 'pull-secret-service-account',
+  'check-path': 'check-path',
+  'check-service': 'check-service',
+  'check-timeout': 'check-timeout',
+  'check-status': 'check-status'
 };
 
 /** The pull secret the root action makes by default (action.yml documents the same defaults). */

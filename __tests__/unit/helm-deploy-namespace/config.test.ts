@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { generatedValues } from '../../../src/helm-deploy-namespace/values.js';
 import { isValidLabelKey, readConfig } from '../../../src/helm-deploy-namespace/config.js';
 import { Inputs } from '../../../src/lib/inputs.js';
@@ -29,10 +30,11 @@ describe('helm-deploy-namespace readConfig', () => {
       image: undefined
     });
     expect(c.imageValues).toEqual({
-      repository: ['image', 'repository'],
-      tag: ['image', 'tag'],
-      digest: ['image', 'digest']
+      repository: 'image.repository',
+      tag: 'image.tag',
+      digest: 'image.digest'
     });
+    expect(c.values).toBeUndefined();
   });
 
   it('splits an image pinned by digest into the chart values', () => {
@@ -52,17 +54,69 @@ describe('helm-deploy-namespace readConfig', () => {
     });
   });
 
-  it('layers values, set and set-string in that order', () => {
+  it("layers values, set and set-string in that order, with helm's --set grammar", () => {
     const c = config({
-      values: 'replicaCount: 3\nmessage: from-values\nservice:\n  port: 80',
-      set: 'message=a,b.c "d" \\e\nreplicaCount=2\nenv[0].name=X',
-      'set-string': 'service.port=8080'
+      values: 'replicaCount: 3\nmessage: from-values\nservice:\n  port: 80\nkeep: yes',
+      set: 'message=a\\,b.c "d" \\\\e,replicaCount=2\nenv[0].name=X,args={x,y}\n\n# comment',
+      'set-string': 'service.port=8080,flag=true'
     });
     expect(generatedValues(c)).toEqual({
       replicaCount: 2,
       message: 'a,b.c "d" \\e',
       service: { port: '8080' },
-      env: [{ name: 'X' }]
+      env: [{ name: 'X' }],
+      args: ['x', 'y'],
+      flag: 'true',
+      keep: 'yes'
+    });
+  });
+
+  it('splits comma lists into assignments, as helm --set does', () => {
+    const c = config({ set: 'registryServer=r,registryUser=u,imageBuildNumber=7' });
+    expect(c.values).toEqual({ registryServer: 'r', registryUser: 'u', imageBuildNumber: 7 });
+    // Later assignments override earlier ones, like repeated --set flags.
+    expect(config({ set: 'a=1\na=2' }).values).toEqual({ a: 2 });
+  });
+
+  it('writes image parts verbatim at the image-values keys', () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const c = config({
+      image: `reg.example:5000/team/app.x_y-z:v1.2@${digest}`,
+      'image-values': 'repository=app.images[0].repo\ntag=app.tag'
+    });
+    expect(generatedValues(c)).toEqual({
+      app: { images: [{ repo: 'reg.example:5000/team/app.x_y-z' }], tag: 'v1.2' },
+      image: { digest }
+    });
+  });
+
+  it('keeps hostile strings intact through the values file', () => {
+    const hostile = 'a=b,c=--post-renderer=/bin/sh "q" \'s\' [x] {y} \\back\\slash #x: *alias';
+    const escaped = hostile.replace(/[\\,{]/g, '\\$&');
+    const values = generatedValues(config({ 'set-string': `message=${escaped}` }));
+    expect((parseYaml(toYaml(values)) as { message: string }).message).toBe(hostile);
+  });
+
+  it('reads the smoke check', () => {
+    expect(config({}).check).toBeUndefined();
+    expect(config({ 'check-path': '/healthz' }).check).toEqual({
+      path: '/healthz',
+      service: undefined,
+      timeoutMs: 60_000,
+      statuses: undefined
+    });
+    expect(
+      config({
+        'check-path': '/api/v1/ping?deep=true&x=a..b',
+        'check-service': 'web',
+        'check-timeout': '2m',
+        'check-status': '200, 204'
+      }).check
+    ).toEqual({
+      path: '/api/v1/ping?deep=true&x=a..b',
+      service: 'web',
+      timeoutMs: 120_000,
+      statuses: [200, 204]
     });
   });
 
@@ -106,7 +160,13 @@ describe('helm-deploy-namespace readConfig', () => {
     [{ set: 'a=b,c=--post-renderer=/bin/sh\n--post-renderer=/bin/sh' }, 'set'],
     [{ set: 'noequals' }, 'set'],
     [{ set: 'a..b=1' }, 'set'],
-    [{ set: 'a=1\na=2' }, 'set'],
+    [{ set: 'a=1,b' }, 'set'],
+    [{ set: 'a=1\na.b=2' }, 'set'],
+    [{ set: 'a={x,y' }, 'set'],
+    [{ 'set-string': 'a[-1]=x' }, 'set-string'],
+    [{ set: 'image=x', image: 'reg/app' }, 'image-values'],
+    [{ 'image-values': 'tag=a,b=c' }, 'image-values'],
+    [{ 'image-values': 'tag=a={x}' }, 'image-values'],
     [{ 'set-string': 'x[y]=1' }, 'set-string'],
     [{ image: 'Not A Ref' }, 'image'],
     [{ digest: 'a'.repeat(64) }, 'digest'],
@@ -129,7 +189,22 @@ describe('helm-deploy-namespace readConfig', () => {
     [{ action: 'destroy' }, 'action'],
     [{ 'delete-namespace': 'always' }, 'delete-namespace'],
     [{ kubeconfig: '/k\n/evil' }, 'kubeconfig'],
-    [{ set: 'a=' + 'x'.repeat(70_000) }, 'set']
+    [{ set: 'a=' + 'x'.repeat(70_000) }, 'set'],
+    [{ 'check-path': 'healthz' }, 'check-path'],
+    [{ 'check-path': '/a b' }, 'check-path'],
+    [{ 'check-path': '/a/../../secrets' }, 'check-path'],
+    [{ 'check-path': '/..' }, 'check-path'],
+    [{ 'check-path': '/./x' }, 'check-path'],
+    [{ 'check-path': '/%2e%2e/x' }, 'check-path'],
+    [{ 'check-path': '/a%2Fb' }, 'check-path'],
+    [{ 'check-path': '/a\\b' }, 'check-path'],
+    [{ 'check-path': '/x#frag' }, 'check-path'],
+    [{ 'check-path': '/x', 'check-status': '2xx' }, 'check-status'],
+    [{ 'check-path': '/x', 'check-status': '600' }, 'check-status'],
+    [{ 'check-path': '/x', 'check-service': 'Web_1' }, 'check-service'],
+    [{ 'check-path': '/x', 'check-timeout': 'soon' }, 'check-timeout'],
+    [{ 'check-service': 'web' }, 'check-service'],
+    [{ 'check-status': '200' }, 'check-status']
   ])('rejects %j naming %s', (values, input) => {
     expect(() => config(values as Record<string, string>)).toThrow(`Input "${input}"`);
   });

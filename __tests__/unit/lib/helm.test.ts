@@ -1,7 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import {
-  inferValue,
   isLockedReleaseError,
   isPending,
   lastGoodRevision,
@@ -11,9 +9,8 @@ import {
   parseHelmVersion,
   parseHistory,
   parseReleaseStatus,
-  parseSetKey,
   rollbackArgs,
-  setAtPath,
+  showValuesArgs,
   uninstallArgs,
   upgradeArgs,
   usesSecretStorage,
@@ -199,61 +196,34 @@ describe('status and history', () => {
   });
 });
 
-describe('parseSetKey', () => {
-  it.each([
-    ['image.tag', ['image', 'tag']],
-    ['a', ['a']],
-    ['hosts[0].name', ['hosts', 0, 'name']],
-    ['matrix[1][2]', ['matrix', 1, 2]],
-    ['podAnnotations.prometheus\\.io/scrape', ['podAnnotations', 'prometheus.io/scrape']],
-    ['env[0].value', ['env', 0, 'value']]
-  ])('%s', (key, path) => expect(parseSetKey('set', key)).toEqual(path));
-
-  it.each([
-    '',
-    '.a',
-    'a.',
-    'a..b',
-    '[0]',
-    'a[x]',
-    'a[0]b',
-    'a.[0]',
-    'a b',
-    'a=b',
-    'a\\q',
-    'a,b',
-    '$(x)'
-  ])('rejects %j naming the input', key =>
-    expect(() => parseSetKey('set', key)).toThrow(/Input "set" key/)
-  );
-});
-
-describe('set values', () => {
-  it('types like --set', () => {
-    expect(inferValue('true')).toBe(true);
-    expect(inferValue('false')).toBe(false);
-    expect(inferValue('null')).toBeNull();
-    expect(inferValue('42')).toBe(42);
-    expect(inferValue('-3')).toBe(-3);
-    expect(inferValue('007')).toBe('007');
-    expect(inferValue('1.5')).toBe('1.5');
-    expect(inferValue('a,b')).toBe('a,b');
-  });
-  it('builds nested maps and lists, filling skipped list slots with null', () => {
-    const values: Record<string, unknown> = { image: { repository: 'x' } };
-    setAtPath(values, ['image', 'tag'], 'v1');
-    setAtPath(values, ['list', 2, 'name'], 'c');
-    expect(values).toEqual({
-      image: { repository: 'x', tag: 'v1' },
-      list: [null, null, { name: 'c' }]
-    });
-  });
-  it('keeps hostile strings intact through YAML', () => {
-    const hostile =
-      'a=b,c=--post-renderer=/bin/sh "q" \'s\' [x] {y} \\back\\slash\n#not-a-comment: *alias';
-    const values: Record<string, unknown> = {};
-    setAtPath(values, ['message'], hostile);
-    expect((parseYaml(toYaml(values)) as { message: string }).message).toBe(hostile);
+describe('showValuesArgs', () => {
+  it('reaches the chart like the upgrade does', () => {
+    expect(showValuesArgs({ chart: '/ws/chart' })).toEqual(['show', 'values', '/ws/chart']);
+    expect(
+      showValuesArgs({
+        chart: 'oci://reg/charts/app',
+        chartVersion: '^1',
+        caFile: '/ca.pem',
+        registryConfig: '/d/config.json'
+      })
+    ).toEqual([
+      'show',
+      'values',
+      'oci://reg/charts/app',
+      '--version',
+      '^1',
+      '--ca-file',
+      '/ca.pem',
+      '--registry-config',
+      '/d/config.json'
+    ]);
+    expect(showValuesArgs({ chart: 'app', repoUrl: 'https://charts' })).toEqual([
+      'show',
+      'values',
+      'app',
+      '--repo',
+      'https://charts'
+    ]);
   });
 });
 

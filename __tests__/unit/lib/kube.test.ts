@@ -322,6 +322,36 @@ describe('KubeClient against a fake API server', () => {
     expect(seen).toEqual(['GET /api/v1/namespaces/ci/secrets/creds Bearer test-token']);
   });
 
+  it('GETs a path through the service proxy with the credentials; any status is an answer', async () => {
+    const seen: string[] = [];
+    const server = await fakeApiServer(req => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+      return req.url?.includes('missing')
+        ? { status: 404, json: 'not here' }
+        : { status: 200, json: 'x'.repeat(10_000) };
+    });
+    const client = await KubeClient.connect({ kubeconfig: writeKubeconfig(server.url) });
+    expect(await client.proxyGet('pr-1', 'web', 80, '/missing?a=1', 5000)).toEqual({
+      status: 404,
+      body: '"not here"'
+    });
+    const big = await client.proxyGet('pr-1', 'web', 'http', '/healthz', 5000);
+    expect([big.status, big.body.length]).toEqual([200, 4096]);
+    expect(seen).toEqual([
+      'GET /api/v1/namespaces/pr-1/services/web:80/proxy/missing?a=1 Bearer test-token',
+      'GET /api/v1/namespaces/pr-1/services/web:http/proxy/healthz Bearer test-token'
+    ]);
+    await expect(
+      (await KubeClient.connect({ kubeconfig: writeKubeconfig('http://127.0.0.1:1') })).proxyGet(
+        'pr-1',
+        'web',
+        80,
+        '/',
+        2000
+      )
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   it('maps 404 and 403 from the server', async () => {
     const server = await fakeApiServer(req =>
       req.url?.includes('missing')

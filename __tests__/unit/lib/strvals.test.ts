@@ -4,6 +4,7 @@ import {
   MAX_INDEX,
   MAX_NESTED_NAME_LEVEL,
   applySetLines,
+  escapeSetValue,
   mergeSetValues,
   parseSetLines,
   typedValue
@@ -323,5 +324,20 @@ describe('mergeSetValues', () => {
     expect(mergeSetValues({ a: [1, { b: null }] }, [''], ['# none'])).toEqual({
       a: [1, { b: null }]
     });
+  });
+});
+
+describe('escapeSetValue', () => {
+  it.each([
+    'reg.example:5000/team/app',
+    'sha256:abc',
+    'a,b={c,d}',
+    'back\\slash\\',
+    '[0].x=y',
+    ' spaced ',
+    'true',
+    '7'
+  ])('%j reads back verbatim as a --set-string value', value => {
+    expect(parseSetLines([`k=${escapeSetValue(value)}`], strings)).toEqual({ k: value });
   });
 });

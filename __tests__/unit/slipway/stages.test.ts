@@ -3,6 +3,7 @@ import { InputError } from '../../../src/lib/errors.js';
 import { Inputs } from '../../../src/lib/inputs.js';
 import {
   BUILD_INPUTS,
+  DEPLOY_INPUTS,
   LOGIN_INPUTS,
   SETUP_INPUTS,
   inRootTerms,
@@ -27,6 +28,13 @@ describe('stageInputs', () => {
     expect(stageInputs(root, LOGIN_INPUTS).raw('namespace')).toBe('sys');
     expect(stageInputs(root, BUILD_INPUTS).raw('context')).toBe('https://g/app.git#main:app');
     expect(stageInputs(root, BUILD_INPUTS).raw('image')).toBe('r/app');
+  });
+
+  it("hands the deploy stage the smoke check's inputs", () => {
+    const checks = new Inputs(name => (name.startsWith('check-') ? `root ${name}` : ''));
+    for (const name of ['check-path', 'check-service', 'check-timeout', 'check-status']) {
+      expect(stageInputs(checks, DEPLOY_INPUTS).raw(name)).toBe(`root ${name}`);
+    }
   });
 
   it('leaves inputs the root does not offer empty, so stage defaults apply', () => {

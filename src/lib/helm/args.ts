@@ -2,7 +2,7 @@ import { formatGoDuration } from '../inputs.js';
 
 /**
  * Helm's command lines, built as argument arrays (pure, so every mapping between Helm 3 and 4 is
- * unit-tested): upgrade, rollback, uninstall, status, history, list.
+ * unit-tested): upgrade, rollback, uninstall, status, history, list, show values.
  */
 
 /** The connection flags every helm command of a deploy shares. */
@@ -21,11 +21,28 @@ function targetArgs(target: HelmTarget): string[] {
   ];
 }
 
-export interface UpgradePlan extends HelmTarget {
-  release: string;
+/** Where a chart comes from, and what reaching it takes. */
+export interface ChartSource {
   chart: string;
   chartVersion?: string | undefined;
   repoUrl?: string | undefined;
+  /** CA bundle for the chart repository or OCI registry (`--ca-file`). */
+  caFile?: string | undefined;
+  /** Registry credentials for `oci://` charts (`--registry-config`, docker config format). */
+  registryConfig?: string | undefined;
+}
+
+function chartArgs(source: ChartSource): string[] {
+  const args = [source.chart];
+  if (source.chartVersion) args.push('--version', source.chartVersion);
+  if (source.repoUrl) args.push('--repo', source.repoUrl);
+  if (source.caFile) args.push('--ca-file', source.caFile);
+  if (source.registryConfig) args.push('--registry-config', source.registryConfig);
+  return args;
+}
+
+export interface UpgradePlan extends HelmTarget, ChartSource {
+  release: string;
   valuesFiles: string[];
   atomic: boolean;
   wait: boolean;
@@ -34,10 +51,6 @@ export interface UpgradePlan extends HelmTarget {
   /** `server` needs the namespace to exist; `client` touches nothing. */
   dryRun?: 'client' | 'server' | undefined;
   historyMax?: number | undefined;
-  /** CA bundle for the chart repository or OCI registry (`--ca-file`). */
-  caFile?: string | undefined;
-  /** Registry credentials for `oci://` charts (`--registry-config`, docker config format). */
-  registryConfig?: string | undefined;
 }
 
 /**
@@ -48,11 +61,9 @@ export interface UpgradePlan extends HelmTarget {
  */
 export function upgradeArgs(plan: UpgradePlan, major: number): string[] {
   const helm4 = major >= 4;
-  const args = ['upgrade', '--install', plan.release, plan.chart, ...targetArgs(plan)];
-  if (plan.chartVersion) args.push('--version', plan.chartVersion);
-  if (plan.repoUrl) args.push('--repo', plan.repoUrl);
-  if (plan.caFile) args.push('--ca-file', plan.caFile);
-  if (plan.registryConfig) args.push('--registry-config', plan.registryConfig);
+  const [chart, ...source] = chartArgs(plan);
+  const args = ['upgrade', '--install', plan.release, chart as string, ...targetArgs(plan)];
+  args.push(...source);
   for (const file of plan.valuesFiles) args.push('--values', file);
   if (plan.dryRun) {
     args.push(`--dry-run=${plan.dryRun}`);
@@ -102,4 +113,9 @@ export function historyArgs(target: HelmTarget & { release: string }): string[] 
 
 export function listArgs(target: HelmTarget): string[] {
   return ['list', ...targetArgs(target), '--all', '--short'];
+}
+
+/** `helm show values`: the chart's default values (values.yaml), as YAML. */
+export function showValuesArgs(source: ChartSource): string[] {
+  return ['show', 'values', ...chartArgs(source)];
 }

@@ -1,14 +1,17 @@
 import * as core from '@actions/core';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { SlipwayError } from '../errors.js';
 import { lastLine, run, type RunResult } from '../exec.js';
 import {
   historyArgs,
   listArgs,
   rollbackArgs,
+  showValuesArgs,
   statusArgs,
   uninstallArgs,
   upgradeArgs,
+  type ChartSource,
   type HelmTarget,
   type UpgradePlan
 } from './args.js';
@@ -138,6 +141,24 @@ export class Helm {
   async list(target: HelmTarget): Promise<string[]> {
     const result = await this.run(listArgs(target), QUERY_TIMEOUT_MS, QUIET);
     return result.stdout.trim().split('\n').filter(Boolean);
+  }
+
+  /** The chart's default values; undefined when helm cannot read them (reported in debug). */
+  async showValues(source: ChartSource): Promise<Record<string, unknown> | undefined> {
+    const result = await this.run(showValuesArgs(source), QUERY_TIMEOUT_MS, QUIET);
+    if (result.exitCode !== 0) {
+      core.debug(`helm show values failed: ${lastLine(result)}`);
+      return undefined;
+    }
+    try {
+      const values: unknown = parseYaml(result.stdout);
+      return values && typeof values === 'object' && !Array.isArray(values)
+        ? (values as Record<string, unknown>)
+        : {};
+    } catch (error) {
+      core.debug(`helm show values printed no YAML mapping: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /**

@@ -1,10 +1,8 @@
 /**
  * Helm: the `Helm` class that runs a helm binary and parses its answers (helm.ts), finding or
- * installing helm (setup.ts), its command lines (args.ts), its output (output.ts), and `--set`
- * keys turned into a values file (values.ts).
+ * installing helm (setup.ts), its command lines (args.ts) and its output (output.ts).
  */
 export * from './args.js';
 export * from './helm.js';
 export * from './output.js';
 export * from './setup.js';
-export * from './values.js';

@@ -15,6 +15,7 @@ export const RESOURCES = {
   PodLog: { resource: 'pods/log', group: '', kind: 'Pod log' },
   ConfigMap: { resource: 'configmaps', group: '', kind: 'ConfigMap' },
   ServiceAccount: { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount' },
+  Service: { resource: 'services', group: '', kind: 'Service' },
   Event: { resource: 'events', group: '', kind: 'Event' },
   Deployment: { resource: 'deployments', group: 'apps', kind: 'Deployment' },
   StatefulSet: { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet' }
