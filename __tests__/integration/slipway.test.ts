@@ -86,9 +86,6 @@ describe('root action', () => {
       'namespace-labels': 'slipway.dev/flow=test',
       set: 'message=deployed\\, by "Slipway"',
       'check-path': '/healthz',
-      // action.yml's defaults (runMain passes only the inputs given).
-      'image-pull-secret': 'slipway-registry',
-      'pull-secret-service-account': 'default',
       'deploy-timeout': '2m'
     };
     const env = {
