@@ -109,8 +109,12 @@ export async function getFromPod(namespace: string, urls: string[]): Promise<str
   return log;
 }
 
-/** The image IDs (repository@digest the kubelet pulled) of the namespace's running pods. */
-export function podImageIDs(namespace: string): string[] {
+/**
+ * The digests the kubelet reports for the namespace's ready pods (the `@sha256:…` of each
+ * container's imageID). Only the digest is compared: containerd names an image by the first
+ * repository it was pulled under, so the same content pushed under two names shows either name.
+ */
+export function podImageDigests(namespace: string): string[] {
   const pods = JSON.parse(kubectl(['-n', namespace, 'get', 'pods', '-o', 'json'])).items as Array<{
     metadata: { deletionTimestamp?: string };
     status?: { containerStatuses?: Array<{ imageID?: string; ready?: boolean }> };
@@ -119,5 +123,5 @@ export function podImageIDs(namespace: string): string[] {
     .filter(pod => !pod.metadata.deletionTimestamp)
     .flatMap(pod => pod.status?.containerStatuses ?? [])
     .filter(status => status.ready)
-    .map(status => status.imageID ?? '');
+    .map(status => (status.imageID ?? '').replace(/^.*@/, ''));
 }

@@ -9,7 +9,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageIDs,
+  podImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
@@ -113,9 +113,7 @@ async function expectDeployedByDigest(
   );
   expect(object.status.readyReplicas).toBe(1);
   // Pulled by the real node with the pull secret the action made (none was made by hand here).
-  expect(podImageIDs(namespace)).toEqual([
-    `${stackFact('REGISTRY_TLS')}/${repository}@${registryDigest}`
-  ]);
+  expect(podImageDigests(namespace)).toEqual([registryDigest]);
   expect(await answerOf(kubectl, namespace, deployment)).toMatch(/ \(version 1\.0\.0\)\n$/);
 }
 

@@ -7,7 +7,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageIDs,
+  podImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
@@ -98,7 +98,7 @@ describe('helm-deploy-namespace image-pull-secret', () => {
     expect(made.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('slipway');
     expect(made.metadata.annotations?.['slipway.dev/pull-secret-for']).toBe('web');
     expect(storedAuths(namespace, 'pulls')).toEqual([stackFact('REGISTRY_TLS')]);
-    expect(podImageIDs(namespace)).toEqual([image()]);
+    expect(podImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'pulled with a made secret (version 1.0.0)\n'
     );
@@ -231,7 +231,7 @@ describe('helm-deploy-namespace image-pull-secret', () => {
       log: ''
     });
     expect(storedAuths(namespace, 'pulls')).toEqual([stackFact('REGISTRY_TLS')]);
-    expect(podImageIDs(namespace)).toEqual([image()]);
+    expect(podImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
   }, 180_000);
 
   it('never overwrites a Secret it did not create, and changes nothing before saying so', async () => {

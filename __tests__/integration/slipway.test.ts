@@ -7,7 +7,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageIDs,
+  podImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
@@ -112,7 +112,7 @@ describe('root action', () => {
         expect(deployment.status.readyReplicas).toBe(1);
         // The real node pulled the pushed digest (with the pull secret the action made in the
         // new namespace) and the app answers.
-        expect(podImageIDs(target)).toEqual([pinned]);
+        expect(podImageDigests(target)).toEqual([registryDigest]);
         expect(await answerOf(kubectl, target, 'sample-app')).toBe(
           'deployed, by "Slipway" (version 1.0.0)\n'
         );
