@@ -71,6 +71,28 @@ export default async function flow({ root, runs }) {
       { mode: 0o600 }
     );
     await kubectl(['apply', '-f', secretFile]);
+    // What the action does in the target namespace (a pull secret from the login, so the node can
+    // pull the private image), done the raw way on every run: kubectl apply of namespace + Secret,
+    // and the chart pointed at it.
+    const rawPullFile = path.join(work, 'raw-pull.json');
+    writeFileSync(
+      rawPullFile,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaces.raw } },
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'kubernetes.io/dockerconfigjson',
+            metadata: { name: 'registry-pull', namespace: namespaces.raw },
+            data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') }
+          }
+        ]
+      }),
+      { mode: 0o600 }
+    );
     const chart = path.join(root, 'examples', 'charts', 'sample-app');
     const image = side => `${facts.REGISTRY_TLS}/slipway-bench/flow-${side}-${suffix}`;
     const helmEnv = {
@@ -124,6 +146,7 @@ export default async function flow({ root, runs }) {
         { env: { ...process.env, DOCKER_CONFIG: dockerDir } }
       );
       const digest = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
+      await runProcess('kubectl', ['--kubeconfig', facts.KUBECONFIG, 'apply', '-f', rawPullFile]);
       await runProcess(
         facts.HELM4,
         [
@@ -138,6 +161,8 @@ export default async function flow({ root, runs }) {
           `image.repository=${image('raw')}`,
           '--set-string',
           `image.digest=${digest}`,
+          '--set-string',
+          'imagePullSecrets[0].name=registry-pull',
           '--rollback-on-failure',
           '--wait=watcher',
           '--timeout',

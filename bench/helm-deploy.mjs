@@ -33,6 +33,8 @@ export default async function helmDeploy({ root, runs }) {
         release: 'web',
         namespace: actionNamespace,
         chart,
+        // The sample app the stack pushed (plain registry): the real node pulls and runs it.
+        image: `${facts.SAMPLE_APP_IMAGE_PLAIN}@${facts.SAMPLE_APP_V1_DIGEST}`,
         set: `message=${message()}`,
         timeout: '2m'
       },
@@ -52,6 +54,10 @@ export default async function helmDeploy({ root, runs }) {
         '--namespace',
         rawNamespace,
         '--create-namespace',
+        '--set-string',
+        `image.repository=${facts.SAMPLE_APP_IMAGE_PLAIN}`,
+        '--set-string',
+        `image.digest=${facts.SAMPLE_APP_V1_DIGEST}`,
         '--set-string',
         `message=${message()}`,
         '--rollback-on-failure',
