@@ -14,26 +14,37 @@ import { formatDuration } from '../lib/summary.js';
 import type { DeployConfig } from './config.js';
 import { deployResult, writeSummary, type Context, type DeployResult } from './context.js';
 import { collectDiagnostics } from './diagnostics.js';
+import { rollBackFailedUpgrade } from './rollback.js';
 import { writeNamespacedKubeconfig } from './kubeconfig.js';
 import type { NamespaceState } from './namespace.js';
 
-/** After a failed upgrade: diagnostics in the log and summary, then an error saying what is left. */
+/**
+ * After a failed upgrade: diagnostics of the failing pods in the log and summary, then (atomic) the
+ * rollback, then an error saying why and what is left.
+ */
 export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<never> {
   const { config } = ctx;
-  const [status, history] = await Promise.all([
+  const [failed, history] = await Promise.all([
     ctx.helm.status(ctx.target).catch(() => undefined),
     ctx.helm.history(ctx.target)
   ]);
-  const resources = status ? manifestResources(status.manifest) : [];
-  const diagnostics = await collectDiagnostics(ctx.kube, {
+  const resources = failed ? manifestResources(failed.manifest) : [];
+  const { report: diagnostics, causes } = await collectDiagnostics(ctx.kube, {
     namespace: config.namespace,
-    status,
+    status: failed,
     history,
     resources
-  }).catch(error => `Diagnostics could not be collected: ${(error as Error).message}`);
+  }).catch(error => ({
+    report: `Diagnostics could not be collected: ${(error as Error).message}`,
+    causes: []
+  }));
   core.startGroup('Diagnostics');
   for (const line of diagnostics.split('\n')) core.info(line);
   core.endGroup();
+  const status = config.atomic
+    ? await rollBackFailedUpgrade(ctx, upgrade, failed, history)
+    : failed;
+  const cause = causes.length > 0 ? ` Why: ${causes.slice(0, 3).join(' ')}` : '';
   const rolledBack = config.atomic && status?.status === 'deployed' && upgrade.exitCode !== 0;
   const locked = isLockedReleaseError(upgrade.stderr);
   const outcome = rolledBack
@@ -47,6 +58,7 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
       ['Release', config.release],
       ['Namespace', config.namespace],
       ['Outcome', outcome],
+      ['Why', causes.join(' ') || undefined],
       ['Helm', ctx.helm.version],
       ['Duration', formatDuration(Date.now() - ctx.started)]
     ],
@@ -57,7 +69,7 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
     core.setOutput('status', status.status);
   }
   throw new SlipwayError(
-    `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}; ${outcome}.`,
+    `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}; ${outcome}.${cause}`,
     {
       hint: locked
         ? 'Another operation holds the release (pending state from a cancelled run): set recover: rollback.'
