@@ -295,7 +295,7 @@ export async function collectDiagnostics(
   const sections: string[] = [];
   if (input.status) {
     sections.push(
-      `Release ${input.status.name}: ${input.status.status}, revision ${input.status.revision} (${input.status.chart})${input.status.description ? ` — ${input.status.description}` : ''}`
+      `Release ${input.status.name}: ${input.status.status}, revision ${input.status.revision}${input.status.chart ? ` (${input.status.chart})` : ''}${input.status.description ? ` — ${input.status.description}` : ''}`
     );
   }
   if (input.history.length > 0) {

@@ -491,7 +491,10 @@ describe('collectDiagnostics', () => {
 
   it('says "none" and gives no cause when every pod is Ready', async () => {
     const { kube } = fakeKube({ pods: [ready('web-1')] });
-    const { report, causes } = await collectDiagnostics(kube, { ...input, history: [] });
+    // Helm 4's status JSON names no chart: no empty parentheses.
+    const status = { ...input.status, chart: '' };
+    const { report, causes } = await collectDiagnostics(kube, { ...input, status, history: [] });
+    expect(report).toMatch(/^Release web: failed, revision 2 — Upgrade/);
     expect(causes).toEqual([]);
     expect(report).toContain('Pods not Ready: none');
     expect(report).toContain('Events in ns:\n  (none)');
