@@ -169,7 +169,9 @@ describe.each([
     const text = visibleText(bad);
     expect(text).toContain('Diagnostics');
     expect(text).toMatch(/FailedScheduling|Unschedulable/);
-    expect(text).toContain('Pods not Ready:');
+    // The failing pod itself (not 'Pods not Ready: none'): described before the rollback.
+    expect(text).toMatch(/Pods not Ready:\nPod web-sample-app-[a-z0-9-]+: phase Pending\n/);
+    expect(text).toMatch(/Pod web-sample-app-[a-z0-9-]+: cannot be scheduled \(Unschedulable\)/);
     expect(text).toContain('rolled back: revision 3 serves the previous release');
     expect(bad.summary).toContain('helm-deploy-namespace: failed');
     expect(bad.outputs).toMatchObject({ revision: '3', status: 'deployed' });

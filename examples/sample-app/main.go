@@ -7,10 +7,14 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 )
 
 // version is set at build time (-ldflags "-X main.version=…") or falls back to "dev".
 var version = "dev"
+
+// ballast holds the memory ALLOCATE_MB asked for, so that it stays in use while the app runs.
+var ballast []byte
 
 func main() {
 	addr := os.Getenv("LISTEN_ADDR")
@@ -20,6 +24,15 @@ func main() {
 	message := os.Getenv("MESSAGE")
 	if message == "" {
 		message = "Hello from Slipway"
+	}
+	// ALLOCATE_MB (off by default) allocates and touches that many MiB at start: tests use it to
+	// exceed a memory limit for real (the kernel OOM-kills the container).
+	if mb, err := strconv.Atoi(os.Getenv("ALLOCATE_MB")); err == nil && mb > 0 {
+		log.Printf("allocating %d MiB", mb)
+		ballast = make([]byte, mb<<20)
+		for i := 0; i < len(ballast); i += 4096 {
+			ballast[i] = 1
+		}
 	}
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -108,8 +108,10 @@ async function deploy(ctx: Context): Promise<DeployResult> {
     chartVersion: config.chartVersion,
     repoUrl: config.repoUrl,
     valuesFiles: [...config.valuesFiles, ...(generated ? [generated] : [])],
-    atomic: config.atomic,
-    wait: config.wait,
+    // With atomic, Slipway rolls back itself after collecting diagnostics (rollback.ts): helm's
+    // own rollback would delete the failing pods first.
+    atomic: false,
+    wait: config.wait || config.atomic,
     timeoutMs: config.timeoutMs,
     force: config.force,
     historyMax: config.historyMax,

@@ -14,6 +14,7 @@ import { formatDuration } from '../lib/summary.js';
 import type { DeployConfig } from './config.js';
 import { deployResult, writeSummary, type Context, type DeployResult } from './context.js';
 import { collectDiagnostics } from './diagnostics.js';
+import { rollBackFailedUpgrade } from './rollback.js';
 import { writeNamespacedKubeconfig } from './kubeconfig.js';
 import type { NamespaceState } from './namespace.js';
 import type { SmokeCheckResult } from './smoke-check.js';
@@ -23,43 +24,56 @@ import { checkImageUsed, pushedReference } from './unused-image.js';
 export interface RolloutFailure {
   /** What failed, one sentence without the outcome. */
   what: string;
-  /** Whether the failure rolled the release back (helm's atomic, or after a failed check). */
+  /** Whether the failure already rolled the release back (the smoke check rolls back itself). */
   rolledBack: boolean;
+  /** A failed `helm upgrade` to roll back once the failing pods are described (atomic). */
+  rollBack?: RunResult | undefined;
   hint?: string | undefined;
   /** Facts for the summary (e.g. the smoke check's answer). */
   facts?: Array<[string, string]>;
 }
 
-/** After a failed upgrade: diagnostics in the log and summary, then an error saying what is left. */
+/**
+ * After a failed upgrade: diagnostics of the failing pods in the log and summary, then (atomic) the
+ * rollback, then an error saying why and what is left.
+ */
 export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<never> {
   const { config } = ctx;
   return failRollout(ctx, {
     what: `helm upgrade --install ${config.release} into namespace ${config.namespace} failed${upgrade.timedOut ? ' (timed out)' : ''}: ${lastLine(upgrade)}`,
-    rolledBack: config.atomic && upgrade.exitCode !== 0,
+    rolledBack: false,
+    rollBack: config.atomic ? upgrade : undefined,
     hint: isLockedReleaseError(upgrade.stderr)
       ? 'Another operation holds the release (pending state from a cancelled run): set recover: rollback.'
       : undefined
   });
 }
 
-/** After a failed rollout (helm's, or the smoke check's): diagnostics, summary, the error. */
+/** After a failed rollout (helm's, or the smoke check's): diagnostics, rollback, summary, error. */
 export async function failRollout(ctx: Context, failure: RolloutFailure): Promise<never> {
   const { config } = ctx;
-  const [status, history] = await Promise.all([
+  const [failed, history] = await Promise.all([
     ctx.helm.status(ctx.target).catch(() => undefined),
     ctx.helm.history(ctx.target)
   ]);
-  const resources = status ? manifestResources(status.manifest) : [];
-  const diagnostics = await collectDiagnostics(ctx.kube, {
+  const resources = failed ? manifestResources(failed.manifest) : [];
+  const { report: diagnostics, causes } = await collectDiagnostics(ctx.kube, {
     namespace: config.namespace,
-    status,
+    status: failed,
     history,
     resources
-  }).catch(error => `Diagnostics could not be collected: ${(error as Error).message}`);
+  }).catch(error => ({
+    report: `Diagnostics could not be collected: ${(error as Error).message}`,
+    causes: [] as string[]
+  }));
   core.startGroup('Diagnostics');
   for (const line of diagnostics.split('\n')) core.info(line);
   core.endGroup();
-  const rolledBack = failure.rolledBack && status?.status === 'deployed';
+  const upgrade = failure.rollBack;
+  const status = upgrade ? await rollBackFailedUpgrade(ctx, upgrade, failed, history) : failed;
+  const rolledBack =
+    (upgrade ? upgrade.exitCode !== 0 : failure.rolledBack) && status?.status === 'deployed';
+  const cause = causes.length > 0 ? ` Why: ${causes.slice(0, 3).join(' ')}` : '';
   const outcome = rolledBack
     ? `rolled back: revision ${status?.revision} serves the previous release`
     : status
@@ -72,6 +86,7 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
       ['Namespace', config.namespace],
       ...(failure.facts ?? []),
       ['Outcome', outcome],
+      ['Why', causes.join(' ') || undefined],
       ['Helm', ctx.helm.version],
       ['Duration', formatDuration(Date.now() - ctx.started)]
     ],
@@ -81,7 +96,7 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
     core.setOutput('revision', String(status.revision));
     core.setOutput('status', status.status);
   }
-  throw new SlipwayError(`${failure.what}; ${outcome}.`, {
+  throw new SlipwayError(`${failure.what}; ${outcome}.${cause}`, {
     hint:
       failure.hint ?? 'See the Diagnostics group above (events, pods not Ready, container logs).'
   });

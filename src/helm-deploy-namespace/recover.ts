@@ -8,6 +8,7 @@ import {
   usesSecretStorage
 } from '../lib/helm/index.js';
 import type { Context } from './context.js';
+import { restoreLastGood } from './rollback.js';
 
 /**
  * A cancelled job can leave the release `pending-*`, and helm then refuses every operation. With
@@ -30,8 +31,7 @@ export async function recoverPendingRelease(ctx: Context): Promise<void> {
     });
   }
   core.warning(`${what} Recovering (recover: rollback).`);
-  const target = { ...ctx.target, timeoutMs: ctx.config.timeoutMs, wait: true };
-  const result = good ? await ctx.helm.rollback(target, good) : await ctx.helm.uninstall(target);
+  const result = await restoreLastGood(ctx, good);
   if (result.exitCode !== 0) {
     throw new SlipwayError(
       `Could not recover release ${ctx.config.release} from ${status.status}: ${lastLine(result)}`
