@@ -91,7 +91,8 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
   const address = parseBuildkitAddr('addr', inputs.raw('addr'), env);
   const buildkitdFlags = inputs.list('buildkitd-flags').flatMap(line => line.split(/\s+/));
   const buildkitdConfig = inputs.optionalString('buildkitd-config', { multiline: true });
-  if (address.kind === 'remote' && (buildkitdFlags.length > 0 || buildkitdConfig)) {
+  const starts = address.kind === 'local' || address.kind === 'kubernetes';
+  if (!starts && (buildkitdFlags.length > 0 || buildkitdConfig)) {
     throw new InputError(
       'buildkitd-flags',
       'and buildkitd-config apply only to addr: local or kubernetes (a builder this action starts).'

@@ -74,13 +74,14 @@ export function builderPod(
   };
 }
 
-/** `kube-pod://pod?namespace=ns[&context=c]`, the address buildctl dials through kubectl exec. */
+/** `kube-pod://pod?namespace=ns[&context=c][&container=c]`, dialled through kubectl exec. */
 export function kubePodAddress(
   pod: string,
   namespace: string,
-  context: string | undefined
+  context: string | undefined,
+  container?: string
 ): string {
-  return `kube-pod://${pod}?namespace=${namespace}${context ? `&context=${context}` : ''}`;
+  return `kube-pod://${pod}?namespace=${namespace}${context ? `&context=${context}` : ''}${container ? `&container=${container}` : ''}`;
 }
 
 /** Why a pod is not Ready yet, from its container states (ImagePullBackOff, CrashLoopBackOff…). */
@@ -98,7 +99,7 @@ export function podWaitReason(pod: V1Pod | undefined): string {
   return `phase ${pod.status?.phase ?? 'Pending'}`;
 }
 
-function isReady(pod: V1Pod | undefined): boolean {
+export function isReady(pod: V1Pod | undefined): boolean {
   return (pod?.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
 }
 
