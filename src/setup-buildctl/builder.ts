@@ -55,6 +55,7 @@ export async function startBuilderPod(config: SetupConfig, version: string): Pro
       image: config.kubernetes.image ?? `docker.io/moby/buildkit:${version}`,
       flags: config.buildkitdFlags,
       config: config.buildkitdConfig,
+      registryCa: config.kubernetes.registryCa,
       kubeconfig,
       context,
       timeoutMs: config.timeoutMs

@@ -23,8 +23,13 @@ export interface SetupConfig {
     image: string | undefined;
     kubeconfig: string | undefined;
     context: string | undefined;
+    /** PEM the builder pod trusts for registries, mounted at `BUILDER_REGISTRY_CA`. */
+    registryCa: string | undefined;
   };
 }
+
+/** Where `builder-registry-ca` is mounted in the builder pod (buildkitd-config refers to it). */
+export const BUILDER_REGISTRY_CA = '/etc/buildkit/registry-ca.pem';
 
 export interface TlsInputs {
   ca: string | undefined;
@@ -107,6 +112,16 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
     );
   }
   if (builderImage) parseImageReference('builder-image', builderImage);
+  const registryCa = readPem(inputs, 'builder-registry-ca', /CERTIFICATE/);
+  if (
+    registryCa &&
+    (address.kind !== 'kubernetes' || !buildkitdConfig?.includes(BUILDER_REGISTRY_CA))
+  ) {
+    throw new InputError(
+      'builder-registry-ca',
+      `applies to addr: kubernetes with a buildkitd-config that refers to it, e.g. [registry."registry.example:5000"] ca = ["${BUILDER_REGISTRY_CA}"].`
+    );
+  }
   return {
     version: parseVersionSpec('version', inputs.raw('version')),
     downloadUrl,
@@ -126,7 +141,8 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
         : undefined,
       image: builderImage,
       kubeconfig: inputs.optionalString('kubeconfig'),
-      context: inputs.optionalString('context')
+      context: inputs.optionalString('context'),
+      registryCa
     }
   };
 }

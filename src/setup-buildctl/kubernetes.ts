@@ -20,6 +20,8 @@ export interface KubernetesBuilderOptions {
   image: string;
   flags: string[];
   config: string | undefined;
+  /** PEM for registries, next to the config in its ConfigMap (`registry-ca.pem`). */
+  registryCa: string | undefined;
   kubeconfig: string | undefined;
   context: string | undefined;
   timeoutMs: number;
@@ -131,7 +133,10 @@ export async function startKubernetesBuilder(
         name: configMap,
         labels: { 'app.kubernetes.io/managed-by': 'slipway', [BUILDER_LABEL]: name }
       },
-      data: { 'buildkitd.toml': options.config ?? '' }
+      data: {
+        'buildkitd.toml': options.config ?? '',
+        ...(options.registryCa ? { 'registry-ca.pem': options.registryCa } : {})
+      }
     });
     onCreated(builder);
   }

@@ -183,6 +183,33 @@ describe('setup-buildctl addr: kubernetes', () => {
     });
     expect(config.kubernetes).toMatchObject({ kubeconfig: '/k', context: 'kind-x' });
   });
+  it('reads builder-registry-ca when buildkitd-config refers to it', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const config = readConfig(
+      inputs({
+        addr: 'kubernetes',
+        'buildkitd-config': '[registry."r:5000"]\n  ca = ["/etc/buildkit/registry-ca.pem"]',
+        'builder-registry-ca': ca
+      }),
+      {}
+    );
+    expect(config.kubernetes.registryCa).toBe(`${ca}\n`);
+    for (const values of <Array<Record<string, string>>>[
+      { addr: 'kubernetes', 'builder-registry-ca': ca },
+      {
+        addr: 'local',
+        'builder-registry-ca': ca,
+        'buildkitd-config': '/etc/buildkit/registry-ca.pem'
+      }
+    ]) {
+      expect(() => readConfig(inputs(values), {})).toThrow(
+        /^Input "builder-registry-ca" applies to addr: kubernetes with a buildkitd-config that refers to it/
+      );
+    }
+    expect(() =>
+      readConfig(inputs({ addr: 'kubernetes', 'builder-registry-ca': '/path/ca.pem' }), {})
+    ).toThrow(/^Input "builder-registry-ca" must be a PEM certificate/);
+  });
   it.each([
     [{ addr: 'kube-service://ci/b', 'builder-image': 'x/y' }, 'builder-image'],
     [{ addr: 'local', 'builder-namespace': 'ci' }, 'builder-namespace'],
