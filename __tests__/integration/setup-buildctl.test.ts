@@ -180,7 +180,7 @@ describe('setup-buildctl', () => {
     });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(
-      /::error::Input "addr" must be local, kubernetes or a BuildKit address/
+      /::error::Input "addr" must be local, kubernetes, kube-service:\/\/namespace\/service, kube-deployment:\/\/namespace\/deployment or a BuildKit address/
     );
     expect(server.requests.length).toBe(before);
   });

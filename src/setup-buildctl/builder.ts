@@ -1,13 +1,14 @@
 import * as core from '@actions/core';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TLS_ENV, type BuildkitTls } from '../lib/buildkit/index.js';
+import { TLS_ENV, type BuildkitTls, type KubeWorkload } from '../lib/buildkit/index.js';
 import { spawnDetached, stopProcess } from '../lib/exec.js';
 import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
 import { STATE } from '../lib/state.js';
 import type { SetupConfig, TlsInputs } from './config.js';
 import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
+import { resolveWorkload } from './workload.js';
 
 /**
  * The builder's life: buildkitd started on the runner or as a pod, the TLS files for a remote
@@ -54,6 +55,7 @@ export async function startBuilderPod(config: SetupConfig, version: string): Pro
       image: config.kubernetes.image ?? `docker.io/moby/buildkit:${version}`,
       flags: config.buildkitdFlags,
       config: config.buildkitdConfig,
+      registryCa: config.kubernetes.registryCa,
       kubeconfig,
       context,
       timeoutMs: config.timeoutMs
@@ -63,6 +65,25 @@ export async function startBuilderPod(config: SetupConfig, version: string): Pro
   // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
   if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
   return builder.addr;
+}
+
+/**
+ * An existing in-cluster builder (`kube-service://`, `kube-deployment://`): the kube-pod://
+ * address of a Ready pod behind it. Nothing is started, so the post step has nothing to undo.
+ */
+export async function findWorkloadPod(
+  config: SetupConfig,
+  workload: KubeWorkload
+): Promise<string> {
+  const { kubeconfig, context } = config.kubernetes;
+  const addr = await resolveWorkload(workload, {
+    kubeconfig,
+    context,
+    timeoutMs: config.timeoutMs
+  });
+  // buildctl reaches kube-pod:// through kubectl, which reads KUBECONFIG.
+  if (kubeconfig) core.exportVariable('KUBECONFIG', kubeconfig);
+  return addr;
 }
 
 /**

@@ -23,8 +23,13 @@ export interface SetupConfig {
     image: string | undefined;
     kubeconfig: string | undefined;
     context: string | undefined;
+    /** PEM the builder pod trusts for registries, mounted at `BUILDER_REGISTRY_CA`. */
+    registryCa: string | undefined;
   };
 }
+
+/** Where `builder-registry-ca` is mounted in the builder pod (buildkitd-config refers to it). */
+export const BUILDER_REGISTRY_CA = '/etc/buildkit/registry-ca.pem';
 
 export interface TlsInputs {
   ca: string | undefined;
@@ -91,7 +96,8 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
   const address = parseBuildkitAddr('addr', inputs.raw('addr'), env);
   const buildkitdFlags = inputs.list('buildkitd-flags').flatMap(line => line.split(/\s+/));
   const buildkitdConfig = inputs.optionalString('buildkitd-config', { multiline: true });
-  if (address.kind === 'remote' && (buildkitdFlags.length > 0 || buildkitdConfig)) {
+  const starts = address.kind === 'local' || address.kind === 'kubernetes';
+  if (!starts && (buildkitdFlags.length > 0 || buildkitdConfig)) {
     throw new InputError(
       'buildkitd-flags',
       'and buildkitd-config apply only to addr: local or kubernetes (a builder this action starts).'
@@ -106,6 +112,16 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
     );
   }
   if (builderImage) parseImageReference('builder-image', builderImage);
+  const registryCa = readPem(inputs, 'builder-registry-ca', /CERTIFICATE/);
+  if (
+    registryCa &&
+    (address.kind !== 'kubernetes' || !buildkitdConfig?.includes(BUILDER_REGISTRY_CA))
+  ) {
+    throw new InputError(
+      'builder-registry-ca',
+      `applies to addr: kubernetes with a buildkitd-config that refers to it, e.g. [registry."registry.example:5000"] ca = ["${BUILDER_REGISTRY_CA}"].`
+    );
+  }
   return {
     version: parseVersionSpec('version', inputs.raw('version')),
     downloadUrl,
@@ -125,7 +141,8 @@ export function readConfig(inputs: Inputs, env = process.env): SetupConfig {
         : undefined,
       image: builderImage,
       kubeconfig: inputs.optionalString('kubeconfig'),
-      context: inputs.optionalString('context')
+      context: inputs.optionalString('context'),
+      registryCa
     }
   };
 }

@@ -20,6 +20,8 @@ export interface KubernetesBuilderOptions {
   image: string;
   flags: string[];
   config: string | undefined;
+  /** PEM for registries, next to the config in its ConfigMap (`registry-ca.pem`). */
+  registryCa: string | undefined;
   kubeconfig: string | undefined;
   context: string | undefined;
   timeoutMs: number;
@@ -74,13 +76,14 @@ export function builderPod(
   };
 }
 
-/** `kube-pod://pod?namespace=ns[&context=c]`, the address buildctl dials through kubectl exec. */
+/** `kube-pod://pod?namespace=ns[&context=c][&container=c]`, dialled through kubectl exec. */
 export function kubePodAddress(
   pod: string,
   namespace: string,
-  context: string | undefined
+  context: string | undefined,
+  container?: string
 ): string {
-  return `kube-pod://${pod}?namespace=${namespace}${context ? `&context=${context}` : ''}`;
+  return `kube-pod://${pod}?namespace=${namespace}${context ? `&context=${context}` : ''}${container ? `&container=${container}` : ''}`;
 }
 
 /** Why a pod is not Ready yet, from its container states (ImagePullBackOff, CrashLoopBackOff…). */
@@ -98,7 +101,7 @@ export function podWaitReason(pod: V1Pod | undefined): string {
   return `phase ${pod.status?.phase ?? 'Pending'}`;
 }
 
-function isReady(pod: V1Pod | undefined): boolean {
+export function isReady(pod: V1Pod | undefined): boolean {
   return (pod?.status?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True');
 }
 
@@ -130,7 +133,10 @@ export async function startKubernetesBuilder(
         name: configMap,
         labels: { 'app.kubernetes.io/managed-by': 'slipway', [BUILDER_LABEL]: name }
       },
-      data: { 'buildkitd.toml': options.config ?? '' }
+      data: {
+        'buildkitd.toml': options.config ?? '',
+        ...(options.registryCa ? { 'registry-ca.pem': options.registryCa } : {})
+      }
     });
     onCreated(builder);
   }

@@ -20,7 +20,13 @@ import {
   runnerPlatform,
   sidecarChecksum
 } from '../lib/tools.js';
-import { startBuilderPod, startLocalBuilder, stopBuilder, writeTlsFiles } from './builder.js';
+import {
+  findWorkloadPod,
+  startBuilderPod,
+  startLocalBuilder,
+  stopBuilder,
+  writeTlsFiles
+} from './builder.js';
 import { readConfig, type SetupConfig } from './config.js';
 
 export { readConfig } from './config.js';
@@ -71,14 +77,19 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const binDir = path.join(installed.dir, 'bin');
   core.addPath(binDir);
   core.debug(`Builder address kind: ${config.address.kind}`);
+  const address = config.address;
   const addr =
-    config.address.kind === 'local'
+    address.kind === 'local'
       ? await core.group('Starting buildkitd', () => startLocalBuilder(binDir, config))
-      : config.address.kind === 'kubernetes'
+      : address.kind === 'kubernetes'
         ? await core.group('Starting the builder pod', () =>
             startBuilderPod(config, release.version)
           )
-        : config.address.addr;
+        : address.kind === 'kube-workload'
+          ? await core.group(`Finding a Ready pod behind ${address.workload.addr}`, () =>
+              findWorkloadPod(config, address.workload)
+            )
+          : address.addr;
   const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
   const workers = await core.group(`Waiting for the builder at ${addr}`, () =>
     new Buildctl(path.join(binDir, 'buildctl'), addr, tls).waitForWorkers(config.timeoutMs)
@@ -100,7 +111,7 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
         `${release.version} (${release.source === 'github' ? 'GitHub releases' : release.source === 'pinned' ? 'pinned fallback' : 'as requested'})`
       ],
       ['Tool cache', installed.cacheHit ? 'hit' : 'miss (downloaded and verified)'],
-      ['Builder', `${addr}${config.address.kind === 'remote' ? '' : ' (started by this action)'}`],
+      ['Builder', `${addr}${builderOrigin(config)}`],
       [
         'TLS',
         tls
@@ -112,6 +123,13 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
     ])
     .write();
   return { version: release.version, addr };
+}
+
+function builderOrigin(config: SetupConfig): string {
+  const address = config.address;
+  if (address.kind === 'remote') return '';
+  if (address.kind === 'kube-workload') return ` (a Ready pod behind ${address.workload.addr})`;
+  return ' (started by this action)';
 }
 
 /** The checksum input, else GitHub's published asset digest, else the mirror's `.sha256` file. */

@@ -21,6 +21,8 @@ export const SETUP_INPUTS: InputMapping = {
   'tls-server-name': 'builder-tls-server-name',
   'builder-namespace': 'builder-namespace',
   'builder-image': 'builder-image',
+  'buildkitd-config': 'buildkitd-config',
+  'builder-registry-ca': 'builder-registry-ca',
   kubeconfig: 'kubeconfig',
   context: 'kube-context'
 };
@@ -30,7 +32,8 @@ export const LOGIN_INPUTS: InputMapping = {
   namespace: 'secret-namespace',
   kubeconfig: 'kubeconfig',
   context: 'kube-context',
-  'ca-file': 'registry-ca-file'
+  'ca-file': 'registry-ca-file',
+  verify: 'registry-verify'
 };
 
 export const BUILD_INPUTS: InputMapping = {

@@ -141,7 +141,7 @@ describe('parseBuildkitAddr', () => {
     'kube-pod://Bad_Name'
   ])('rejects %j naming the input and the forms', addr => {
     expect(() => parseBuildkitAddr('addr', addr, {})).toThrow(
-      /^Input "addr" must be local, kubernetes or a BuildKit address: tcp:\/\/host:port, unix:\/\/\/path/
+      /^Input "addr" must be local, kubernetes, kube-service:\/\/namespace\/service, kube-deployment:\/\/namespace\/deployment or a BuildKit address: tcp:\/\/host:port, unix:\/\/\/path/
     );
   });
 });

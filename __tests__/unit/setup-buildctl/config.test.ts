@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { Inputs } from '../../../src/lib/inputs.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import { readConfig } from '../../../src/setup-buildctl/config.js';
+import { kubePodAddress } from '../../../src/setup-buildctl/kubernetes.js';
+import {
+  builderContainer,
+  noReadyPodReason,
+  pickReadyPod,
+  selectorString
+} from '../../../src/setup-buildctl/workload.js';
 
 const inputs = (values: Record<string, string>) => new Inputs(name => values[name] ?? '');
 
@@ -70,7 +78,20 @@ describe('setup-buildctl readConfig', () => {
       /^Input "download-url" must be an http\(s\) URL template/
     ],
     [{ checksum: 'abc' }, /^Input "checksum" must be a sha256 digest/],
-    [{ addr: 'http://b:1' }, /^Input "addr" must be local, kubernetes or a BuildKit address/],
+    [
+      { addr: 'http://b:1' },
+      /^Input "addr" must be local, kubernetes, kube-service:\/\/namespace\/service, kube-deployment:\/\/namespace\/deployment or a BuildKit address/
+    ],
+    [
+      { addr: 'kube-service://ci' },
+      /^Input "addr" must be kube-service:\/\/namespace\/service, kube-deployment:\/\/namespace\/deployment \(lower-case/
+    ],
+    [{ addr: 'kube-deployment://CI/buildkitd' }, /^Input "addr" must be kube-service/],
+    [{ addr: 'kube-service://ci/buildkitd/x' }, /^Input "addr" must be kube-service/],
+    [
+      { addr: 'kube-service://ci/buildkitd', 'buildkitd-config': 'x' },
+      /^Input "buildkitd-flags" and buildkitd-config apply only to addr: local/
+    ],
     [{ timeout: 'soon' }, /^Input "timeout" must be a duration/],
     [
       { addr: 'tcp://b:1234', 'buildkitd-flags': '--debug' },
@@ -151,6 +172,46 @@ describe('setup-buildctl addr: kubernetes', () => {
     expect(config.buildkitdConfig).toContain('gc = true');
   });
   it.each([
+    ['kube-service://ci/buildkitd', 'Service'],
+    ['kube-deployment://slipway-system/buildkitd', 'Deployment']
+  ])('reads %s as an existing in-cluster builder', (addr, kind) => {
+    const [namespace, name] = addr.split('://')[1]?.split('/') ?? [];
+    const config = readConfig(inputs({ addr, kubeconfig: '/k', context: 'kind-x' }), {});
+    expect(config.address).toEqual({
+      kind: 'kube-workload',
+      workload: { kind, namespace, name, addr }
+    });
+    expect(config.kubernetes).toMatchObject({ kubeconfig: '/k', context: 'kind-x' });
+  });
+  it('reads builder-registry-ca when buildkitd-config refers to it', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    const config = readConfig(
+      inputs({
+        addr: 'kubernetes',
+        'buildkitd-config': '[registry."r:5000"]\n  ca = ["/etc/buildkit/registry-ca.pem"]',
+        'builder-registry-ca': ca
+      }),
+      {}
+    );
+    expect(config.kubernetes.registryCa).toBe(`${ca}\n`);
+    for (const values of <Array<Record<string, string>>>[
+      { addr: 'kubernetes', 'builder-registry-ca': ca },
+      {
+        addr: 'local',
+        'builder-registry-ca': ca,
+        'buildkitd-config': '/etc/buildkit/registry-ca.pem'
+      }
+    ]) {
+      expect(() => readConfig(inputs(values), {})).toThrow(
+        /^Input "builder-registry-ca" applies to addr: kubernetes with a buildkitd-config that refers to it/
+      );
+    }
+    expect(() =>
+      readConfig(inputs({ addr: 'kubernetes', 'builder-registry-ca': '/path/ca.pem' }), {})
+    ).toThrow(/^Input "builder-registry-ca" must be a PEM certificate/);
+  });
+  it.each([
+    [{ addr: 'kube-service://ci/b', 'builder-image': 'x/y' }, 'builder-image'],
     [{ addr: 'local', 'builder-namespace': 'ci' }, 'builder-namespace'],
     [{ addr: 'tcp://h:1', 'builder-image': 'x/y' }, 'builder-image'],
     [{ addr: 'kubernetes', 'builder-namespace': 'CI' }, 'builder-namespace'],
@@ -202,5 +263,77 @@ describe('builder pod manifest', () => {
       })
     ).toBe('ImagePullBackOff: no such image');
     expect(podWaitReason(undefined)).toBe('the pod is gone');
+  });
+});
+
+describe('existing in-cluster builder (kube-service://, kube-deployment://)', () => {
+  const pod = (name: string, ready: boolean, created: string, extra: object = {}): V1Pod => ({
+    metadata: { name, creationTimestamp: new Date(created), ...extra },
+    spec: { containers: [{ name: 'buildkitd' }] },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+      containerStatuses: ready
+        ? []
+        : [
+            {
+              name: 'buildkitd',
+              image: 'i',
+              imageID: '',
+              ready: false,
+              restartCount: 3,
+              state: { waiting: { reason: 'CrashLoopBackOff' } }
+            }
+          ]
+    }
+  });
+
+  it('turns a label selector into the API parameter', () => {
+    expect(
+      selectorString({
+        matchLabels: { app: 'buildkitd', tier: 'ci' },
+        matchExpressions: [
+          { key: 'zone', operator: 'In', values: ['a', 'b'] },
+          { key: 'old', operator: 'DoesNotExist' },
+          { key: 'x', operator: 'Exists' },
+          { key: 'y', operator: 'NotIn', values: ['z'] }
+        ]
+      })
+    ).toBe('app=buildkitd,tier=ci,zone in (a,b),!old,x,y notin (z)');
+    expect(selectorString({})).toBe('');
+  });
+
+  it('picks the oldest Ready pod that is not being deleted', () => {
+    const pods = [
+      pod('c', true, '2026-01-03'),
+      pod('a', false, '2026-01-01'),
+      pod('b', true, '2026-01-02', { deletionTimestamp: new Date('2026-01-04') }),
+      pod('d', true, '2026-01-02T12:00:00Z')
+    ];
+    expect(pickReadyPod(pods)?.metadata?.name).toBe('d');
+    expect(pickReadyPod([pod('a', false, '2026-01-01')])).toBeUndefined();
+  });
+
+  it('says why no pod is Ready', () => {
+    expect(noReadyPodReason([], 'app=buildkitd')).toBe('no pod matches its selector app=buildkitd');
+    expect(
+      noReadyPodReason(
+        [
+          pod('a', false, '2026-01-01'),
+          pod('b', true, '2026-01-02', { deletionTimestamp: new Date() })
+        ],
+        'app=buildkitd'
+      )
+    ).toBe('pod a: CrashLoopBackOff; pod b: terminating');
+  });
+
+  it('dials the buildkitd container when the pod has several', () => {
+    expect(builderContainer(pod('a', true, '2026-01-01'))).toBeUndefined();
+    expect(
+      builderContainer({ spec: { containers: [{ name: 'sidecar' }, { name: 'buildkitd' }] } })
+    ).toBe('buildkitd');
+    expect(kubePodAddress('p', 'ci', undefined, 'buildkitd')).toBe(
+      'kube-pod://p?namespace=ci&container=buildkitd'
+    );
   });
 });

@@ -6,7 +6,23 @@ import { InputError } from '../errors.js';
  */
 
 export type BuilderAddress =
-  { kind: 'local' } | { kind: 'kubernetes' } | { kind: 'remote'; addr: string };
+  | { kind: 'local' }
+  | { kind: 'kubernetes' }
+  | { kind: 'remote'; addr: string }
+  | { kind: 'kube-workload'; workload: KubeWorkload };
+
+/** An existing in-cluster builder: a Service or Deployment whose Ready pod buildctl reaches. */
+export interface KubeWorkload {
+  kind: 'Service' | 'Deployment';
+  namespace: string;
+  name: string;
+  /** The input's value, for messages. */
+  addr: string;
+}
+
+const DNS_LABEL = '[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?';
+const KUBE_WORKLOAD = new RegExp(`^kube-(service|deployment)://(${DNS_LABEL})/(${DNS_LABEL})$`);
+const WORKLOAD_FORMS = 'kube-service://namespace/service, kube-deployment://namespace/deployment';
 
 const ADDRESS_PATTERNS: Array<[RegExp, string]> = [
   [/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$|^tcp:\/\/\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'tcp://host:port'],
@@ -26,7 +42,7 @@ export function parseRemoteBuildkitAddr(name: string, raw: string, allowLocal = 
   const forms = ADDRESS_PATTERNS.map(([, form]) => form).join(', ');
   throw new InputError(
     name,
-    `must be ${allowLocal ? 'local, kubernetes or ' : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
+    `must be ${allowLocal ? `local, kubernetes, ${WORKLOAD_FORMS} or ` : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
   );
 }
 
@@ -35,6 +51,25 @@ export function parseBuildkitAddr(name: string, raw: string, env = process.env):
   const value = raw.trim() || env.BUILDKIT_HOST?.trim() || 'local';
   if (value === 'local') return { kind: 'local' };
   if (value === 'kubernetes') return { kind: 'kubernetes' };
+  if (/^kube-(service|deployment):/.test(value)) {
+    const match = KUBE_WORKLOAD.exec(value);
+    if (!match) {
+      throw new InputError(
+        name,
+        `must be ${WORKLOAD_FORMS} (lower-case names, as Kubernetes spells them); got ${JSON.stringify(value.slice(0, 80))}.`
+      );
+    }
+    const [, kind, namespace = '', service = ''] = match;
+    return {
+      kind: 'kube-workload',
+      workload: {
+        kind: kind === 'service' ? 'Service' : 'Deployment',
+        namespace,
+        name: service,
+        addr: value
+      }
+    };
+  }
   return { kind: 'remote', addr: parseRemoteBuildkitAddr(name, value, true) };
 }
 

@@ -3,6 +3,7 @@ import type {
   CoreV1Api,
   CoreV1Event,
   V1ConfigMap,
+  V1Deployment,
   V1Namespace,
   V1Pod,
   V1Secret,
@@ -294,6 +295,21 @@ export class KubeClient {
   ): Promise<string> {
     return this.call(operation('get', 'PodLog', namespace, pod), () =>
       this.api.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous })
+    );
+  }
+
+  /** The Service, or `undefined` when it does not exist. */
+  async findService(namespace: string, name: string): Promise<V1Service | undefined> {
+    return this.find('Service', namespace, name, () =>
+      this.api.readNamespacedService({ namespace, name })
+    );
+  }
+
+  /** The Deployment, or `undefined` when it does not exist. */
+  async findDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
+    const apps = (this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api));
+    return this.find('Deployment', namespace, name, () =>
+      apps.readNamespacedDeployment({ namespace, name })
     );
   }
 

@@ -14,6 +14,7 @@ export const RESOURCES = {
   Pod: { resource: 'pods', group: '', kind: 'Pod' },
   PodLog: { resource: 'pods/log', group: '', kind: 'Pod log' },
   ConfigMap: { resource: 'configmaps', group: '', kind: 'ConfigMap' },
+  Service: { resource: 'services', group: '', kind: 'Service' },
   ServiceAccount: { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount' },
   Service: { resource: 'services', group: '', kind: 'Service' },
   Event: { resource: 'events', group: '', kind: 'Event' },
