@@ -85,7 +85,7 @@ export async function runSmokeCheck(
 ): Promise<SmokeCheckResult> {
   const { namespace } = ctx.config;
   const name = pickService(manifest, namespace, spec.service);
-  const service = await ctx.kube.readService(namespace, name);
+  const service = await ctx.kube.findService(namespace, name);
   const port = service?.spec?.ports?.[0];
   if (!service || !port) {
     throw new InputError(

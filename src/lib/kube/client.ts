@@ -10,9 +10,8 @@ import type {
   V1Service,
   V1ServiceAccount
 } from '@kubernetes/client-node';
-import http from 'node:http';
-import https from 'node:https';
 import { withRetry, type RetryOptions } from '../retry.js';
+import { proxyGet, type ProxyResponse } from './proxy.js';
 import {
   loadClientNode,
   loadKubeConfig,
@@ -41,13 +40,6 @@ export interface KubeClientOptions extends KubeConfigOptions {
 export type EnsureNamespaceResult = 'created' | 'updated' | 'unchanged';
 
 /** An HTTP answer relayed by the API server's proxy: any status, the head of the body. */
-export interface ProxyResponse {
-  status: number;
-  body: string;
-}
-
-/** How much of a proxied body is kept. */
-const PROXY_BODY_LIMIT = 4096;
 
 /** The Kubernetes operations Slipway's actions need, each retried and error-mapped. */
 export class KubeClient {
@@ -330,62 +322,15 @@ export class KubeClient {
     return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
   }
 
-  /** The Service, or `undefined` when it does not exist. */
-  async readService(namespace: string, name: string): Promise<V1Service | undefined> {
-    return this.unlessNotFound(undefined, () =>
-      this.call(operation('get', 'Service', namespace, name), () =>
-        this.api.readNamespacedService({ namespace, name })
-      )
-    );
-  }
-
-  /**
-   * GET `path` (starting with `/`, checked by the caller) from a Service port through the API
-   * server's service proxy, with the kubeconfig's TLS and credentials. Every status is an answer
-   * (the app's or the proxy's); only a failed connection or `timeoutMs` without an answer throws.
-   * Not retried: the caller polls.
-   */
-  async proxyGet(
+  /** GET `path` from a Service port through the API server's service proxy (see proxy.ts). */
+  proxyGet(
     namespace: string,
     service: string,
     port: number | string,
     path: string,
     timeoutMs: number
   ): Promise<ProxyResponse> {
-    const base = this.target.server.replace(/\/+$/, '');
-    const url = new URL(
-      `${base}/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`
-    );
-    const options: https.RequestOptions = { method: 'GET', headers: { Accept: '*/*' } };
-    await this.target.config.applyToHTTPSOptions(options);
-    const secure = url.protocol === 'https:';
-    if (!secure) delete options.agent;
-    return new Promise((resolve, reject) => {
-      const request = (secure ? https : http).request(url, options, response => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const done = () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8').slice(0, PROXY_BODY_LIMIT)
-          });
-        response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          size += chunk.length;
-          if (size >= PROXY_BODY_LIMIT) {
-            response.destroy();
-            done();
-          }
-        });
-        response.on('end', done);
-        response.on('error', reject);
-      });
-      request.setTimeout(timeoutMs, () =>
-        request.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`))
-      );
-      request.on('error', reject);
-      request.end();
-    });
+    return proxyGet(this.target, { namespace, service, port, path, timeoutMs });
   }
 
   /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */

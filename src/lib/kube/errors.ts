@@ -16,7 +16,6 @@ export const RESOURCES = {
   ConfigMap: { resource: 'configmaps', group: '', kind: 'ConfigMap' },
   Service: { resource: 'services', group: '', kind: 'Service' },
   ServiceAccount: { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount' },
-  Service: { resource: 'services', group: '', kind: 'Service' },
   Event: { resource: 'events', group: '', kind: 'Event' },
   Deployment: { resource: 'deployments', group: 'apps', kind: 'Deployment' },
   StatefulSet: { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet' }

@@ -6,3 +6,4 @@
 export * from './client.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './proxy.js';
