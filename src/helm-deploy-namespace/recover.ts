@@ -2,6 +2,8 @@ import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
 import {
+  type Helm,
+  type HelmRelease,
   isPending,
   lastGoodRevision,
   latestRecordState,
@@ -30,11 +32,21 @@ export async function recoverPendingRelease(ctx: Context): Promise<void> {
     });
   }
   core.warning(`${what} Recovering (recover: rollback).`);
-  const target = { ...ctx.target, timeoutMs: ctx.config.timeoutMs, wait: true };
-  const result = good ? await ctx.helm.rollback(target, good) : await ctx.helm.uninstall(target);
+  await restoreRelease(ctx.helm, { ...ctx.target, timeoutMs: ctx.config.timeoutMs }, good, status);
+}
+
+/** Rolls the release back to `good`, or uninstalls it when it never had a good revision. */
+export async function restoreRelease(
+  helm: Helm,
+  release: HelmRelease & { timeoutMs: number },
+  good: number | undefined,
+  from: { status: string }
+): Promise<void> {
+  const target = { ...release, wait: true };
+  const result = good ? await helm.rollback(target, good) : await helm.uninstall(target);
   if (result.exitCode !== 0) {
     throw new SlipwayError(
-      `Could not recover release ${ctx.config.release} from ${status.status}: ${lastLine(result)}`
+      `Could not recover release ${release.release} from ${from.status}: ${lastLine(result)}`
     );
   }
   core.info(good ? `Rolled back to revision ${good}` : 'Uninstalled the never-deployed release');
