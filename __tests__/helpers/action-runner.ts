@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,13 +88,29 @@ function readIfExists(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
-async function runBundle(
+/** A bundle started but not yet finished: the test may signal `child` as the runner would. */
+export interface StartedRun {
+  child: ChildProcess;
+  done: Promise<ActionRun>;
+}
+
+function runBundle(
   action: string,
   env: Record<string, string | undefined>,
   runner: RunnerDirs,
   options: RunOptions,
   phase: string
 ): Promise<ActionRun> {
+  return startBundle(action, env, runner, options, phase).done;
+}
+
+function startBundle(
+  action: string,
+  env: Record<string, string | undefined>,
+  runner: RunnerDirs,
+  options: RunOptions,
+  phase: string
+): StartedRun {
   const files = {
     GITHUB_OUTPUT: path.join(runner.commands, `${phase}-output`),
     GITHUB_ENV: path.join(runner.commands, `${phase}-env`),
@@ -123,22 +139,28 @@ async function runBundle(
   child.stdout.on('data', chunk => (stdout += chunk));
   child.stderr.on('data', chunk => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
-  const exitCode = await new Promise<number>(resolve =>
-    child.on('close', code => resolve(code ?? 137))
-  );
-  clearTimeout(timer);
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    outputs: parseFileCommands(readIfExists(files.GITHUB_OUTPUT)),
-    exportedEnv: parseFileCommands(readIfExists(files.GITHUB_ENV)),
-    addedPath: readIfExists(files.GITHUB_PATH).split('\n').filter(Boolean),
-    state: parseFileCommands(readIfExists(files.GITHUB_STATE)),
-    summary: readIfExists(files.GITHUB_STEP_SUMMARY),
-    runner,
-    durationMs: Date.now() - started
-  };
+  const done = new Promise<number>(resolve =>
+    child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 128)))
+  ).then(exitCode => {
+    clearTimeout(timer);
+    return collect(exitCode);
+  });
+  return { child, done };
+
+  function collect(exitCode: number): ActionRun {
+    return {
+      exitCode,
+      stdout,
+      stderr,
+      outputs: parseFileCommands(readIfExists(files.GITHUB_OUTPUT)),
+      exportedEnv: parseFileCommands(readIfExists(files.GITHUB_ENV)),
+      addedPath: readIfExists(files.GITHUB_PATH).split('\n').filter(Boolean),
+      state: parseFileCommands(readIfExists(files.GITHUB_STATE)),
+      summary: readIfExists(files.GITHUB_STEP_SUMMARY),
+      runner,
+      durationMs: Date.now() - started
+    };
+  }
 }
 
 /** Inputs of the test process itself must not leak into the action. */
@@ -156,6 +178,16 @@ export function runMain(
 ): Promise<ActionRun> {
   const runner = options.runner ?? newRunnerDirs();
   return runBundle(action, { ...inputEnv(inputs), ...options.env }, runner, options, 'main');
+}
+
+/** Starts the main step of `dist/<action>` and returns at once, with the child process. */
+export function startMain(
+  action: string,
+  inputs: Record<string, string>,
+  options: RunOptions = {}
+): StartedRun {
+  const runner = options.runner ?? newRunnerDirs();
+  return startBundle(action, { ...inputEnv(inputs), ...options.env }, runner, options, 'main');
 }
 
 /** Runs the post step with the state the main step saved, as the runner does at job end. */

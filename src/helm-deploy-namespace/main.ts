@@ -10,6 +10,7 @@ import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
 import type { Context, DeployResult } from './context.js';
 import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
+import { finishInFlight, putBackInFlight, recordInFlight } from './in-flight.js';
 import { removeNamespacedKubeconfig } from './kubeconfig.js';
 import { prepareNamespace } from './namespace.js';
 import { failDeploy, failRollout, reportSuccess } from './outcome.js';
@@ -120,6 +121,7 @@ async function deploy(ctx: Context): Promise<DeployResult> {
     dryRun: config.dryRun ? (namespaceState === 'missing' ? 'client' : 'server') : undefined
   };
   if (config.dryRun) return await dryRun(ctx, plan);
+  await recordInFlight(ctx);
   const upgrade = await core.group(`helm upgrade --install ${config.release}`, () =>
     ctx.helm.upgrade(plan)
   );
@@ -127,12 +129,25 @@ async function deploy(ctx: Context): Promise<DeployResult> {
   const spec = config.check;
   const check = spec && (await core.group('Smoke check', () => smokeCheck(ctx, spec)));
   if (check?.failure) await failRollout(ctx, check.failure);
-  return await core.group('Release', () => reportSuccess(ctx, namespaceState, check?.result));
+  const result = await core.group('Release', () =>
+    reportSuccess(ctx, namespaceState, check?.result)
+  );
+  finishInFlight();
+  return result;
 }
 
-/** Removes the namespaced kubeconfig copy. */
+/** Puts back a release this run left pending; removes the namespaced kubeconfig copy. */
 export async function post(): Promise<void> {
-  if (STATE.deploy.kubeconfigDir.get()) {
-    await core.group('Removing the namespaced kubeconfig', removeNamespacedKubeconfig);
+  const inFlight = STATE.deploy.inFlight.get();
+  try {
+    if (inFlight) {
+      await core.group(`Putting back release ${inFlight.release} (deploy did not finish)`, () =>
+        putBackInFlight(inFlight)
+      );
+    }
+  } finally {
+    if (STATE.deploy.kubeconfigDir.get()) {
+      await core.group('Removing the namespaced kubeconfig', removeNamespacedKubeconfig);
+    }
   }
 }

@@ -2,13 +2,15 @@ import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
 import {
+  type Helm,
+  type HelmRelease,
   isPending,
   lastGoodRevision,
   latestRecordState,
   usesSecretStorage
 } from '../lib/helm/index.js';
 import type { Context } from './context.js';
-import { restoreLastGood } from './rollback.js';
+import { restoreCommand } from './rollback.js';
 
 /**
  * A cancelled job can leave the release `pending-*`, and helm then refuses every operation. With
@@ -31,10 +33,20 @@ export async function recoverPendingRelease(ctx: Context): Promise<void> {
     });
   }
   core.warning(`${what} Recovering (recover: rollback).`);
-  const result = await restoreLastGood(ctx, good);
+  await restoreRelease(ctx.helm, { ...ctx.target, timeoutMs: ctx.config.timeoutMs }, good, status);
+}
+
+/** Rolls the release back to `good`, or uninstalls it when it never had a good revision. */
+export async function restoreRelease(
+  helm: Helm,
+  release: HelmRelease & { timeoutMs: number },
+  good: number | undefined,
+  from: { status: string }
+): Promise<void> {
+  const result = await restoreCommand(helm, release, good);
   if (result.exitCode !== 0) {
     throw new SlipwayError(
-      `Could not recover release ${ctx.config.release} from ${status.status}: ${lastLine(result)}`
+      `Could not recover release ${release.release} from ${from.status}: ${lastLine(result)}`
     );
   }
   core.info(good ? `Rolled back to revision ${good}` : 'Uninstalled the never-deployed release');

@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { lastLine, type RunResult } from '../lib/exec.js';
 import {
+  type Helm,
+  type HelmRelease,
   isLockedReleaseError,
   lastGoodRevision,
   type HistoryEntry,
@@ -20,13 +22,21 @@ import type { Context } from './context.js';
  * timeout of its own (`timeout` again, not what the rollout left of it). Returns helm's result.
  */
 export function restoreLastGood(ctx: Context, good: number | undefined): Promise<RunResult> {
-  const target = { ...ctx.target, timeoutMs: ctx.config.timeoutMs, wait: true };
+  const target = { ...ctx.target, timeoutMs: ctx.config.timeoutMs };
   const what = good
     ? `helm rollback ${ctx.config.release} ${good}`
     : `helm uninstall ${ctx.config.release}`;
-  return core.group(what, () =>
-    good ? ctx.helm.rollback(target, good) : ctx.helm.uninstall(target)
-  );
+  return core.group(what, () => restoreCommand(ctx.helm, target, good));
+}
+
+/** `helm rollback` to `good`, or `helm uninstall` when the release never had a good revision. */
+export function restoreCommand(
+  helm: Helm,
+  release: HelmRelease & { timeoutMs: number },
+  good: number | undefined
+): Promise<RunResult> {
+  const target = { ...release, wait: true };
+  return good ? helm.rollback(target, good) : helm.uninstall(target);
 }
 
 /**

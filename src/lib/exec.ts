@@ -4,7 +4,7 @@ import * as io from '@actions/io';
 // The one place that spawns processes directly: daemons must outlive the step (see spawnDetached).
 // eslint-disable-next-line no-restricted-imports
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { SlipwayError } from './errors.js';
 import { redact } from './secrets.js';
 
@@ -115,23 +115,29 @@ export async function run(
     : [toolPath, [...args]];
   const stream = options.stream !== false;
   const started = Date.now();
-  const output = await exec.getExecOutput(program, programArgs, {
-    cwd: options.cwd,
-    env: mergedEnv(options.env),
-    input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-    silent: true,
-    ignoreReturnCode: true,
-    listeners: {
-      stdline: line => {
-        if (stream) core.info(redact(line));
-        options.onLine?.(line, 'stdout');
-      },
-      errline: line => {
-        if (stream) core.info(redact(line));
-        options.onLine?.(line, 'stderr');
+  throwIfCancelled(tool);
+  const running = { program, args: programArgs };
+  RUNNING.add(running);
+  const output = await exec
+    .getExecOutput(program, programArgs, {
+      cwd: options.cwd,
+      env: mergedEnv(options.env),
+      input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+      silent: true,
+      ignoreReturnCode: true,
+      listeners: {
+        stdline: line => {
+          if (stream) core.info(redact(line));
+          options.onLine?.(line, 'stdout');
+        },
+        errline: line => {
+          if (stream) core.info(redact(line));
+          options.onLine?.(line, 'stderr');
+        }
       }
-    }
-  });
+    })
+    .finally(() => RUNNING.delete(running));
+  throwIfCancelled(tool);
   const result: RunResult = {
     exitCode: output.exitCode,
     stdout: output.stdout,
@@ -193,4 +199,83 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<boolea
   if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
   await new Promise(resolve => setTimeout(resolve, 100));
   return !isProcessAlive(pid);
+}
+
+/**
+ * Cancellation. The runner cancels a job by signalling the action's node process (SIGINT, then
+ * SIGTERM ~7.5 s later, then SIGKILL); the tool @actions/exec started keeps running unless told.
+ * `cancelTools` forwards the first signal once to every running tool (found under /proc as our
+ * child with the command line we started), SIGKILLs their process groups after `graceMs`, and
+ * from then on every `run` ends with a `CancelledError`.
+ */
+export class CancelledError extends SlipwayError {
+  constructor(
+    readonly signal: string,
+    tool: string
+  ) {
+    super(`The step was cancelled (${signal}) while ${tool} was running.`, {
+      hint: 'The post step puts back a release this run left pending.'
+    });
+    this.name = 'CancelledError';
+  }
+}
+
+const RUNNING = new Set<{ program: string; args: readonly string[] }>();
+let cancelledBy: string | undefined;
+
+function throwIfCancelled(tool: string): void {
+  if (cancelledBy) throw new CancelledError(cancelledBy, tool.split('/').pop() ?? tool);
+}
+
+/** The signal the step was cancelled with, if it was. */
+export function cancelSignal(): string | undefined {
+  return cancelledBy;
+}
+
+/** Our child processes running one of the commands `run` started: pid and process group. */
+function runningTools(): Array<{ pid: number; pgid: number }> {
+  const wanted = new Set([...RUNNING].map(r => [r.program, ...r.args].join('\0')));
+  const found: Array<{ pid: number; pgid: number }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp …: comm may hold spaces, so split after the last ')'.
+      const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '');
+      if (wanted.has(cmdline)) found.push({ pid: Number(entry), pgid: Number(pgid) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Forwards `signal` once to the running tools; returns how many were signalled. */
+export function cancelTools(signal: NodeJS.Signals, graceMs = 8_000): number {
+  if (cancelledBy) return 0;
+  cancelledBy = signal;
+  const tools = runningTools();
+  const ownGroup = readOwnGroup();
+  for (const tool of tools) {
+    // `timeout` (every run with a timeout) leads its own group and forwards the signal to it.
+    signalQuietly(tool.pid, signal);
+    const target = tool.pgid !== ownGroup ? -tool.pgid : tool.pid;
+    setTimeout(() => signalQuietly(target, 'SIGKILL'), graceMs).unref();
+  }
+  return tools.length;
+}
+
+function readOwnGroup(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }

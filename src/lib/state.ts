@@ -21,6 +21,11 @@ export class StateKey<T> {
     const raw = core.getState(this.name);
     return raw === '' ? undefined : this.decode(raw);
   }
+
+  /** Forgets the value: the post step then finds nothing to undo. */
+  clear(): void {
+    core.saveState(this.name, '');
+  }
 }
 
 type Stage = 'setup' | 'login' | 'deploy';
@@ -51,6 +56,22 @@ export interface KubeBuilderState {
   context?: string | undefined;
 }
 
+/** A deploy under way (saved before helm runs, cleared once it succeeded): what post puts back. */
+export interface InFlightDeploy {
+  release: string;
+  namespace: string;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  helm: { path: string; version: string; major: number };
+  /** The release's newest revision before this run (0: none); this run writes the next one. */
+  latest: number;
+  /** The last revision that was deployed before this run; none for a first install. */
+  deployed?: number | undefined;
+  timeoutMs: number;
+  /** Whether a `failed` revision of this run is put back too (the atomic input). */
+  atomic: boolean;
+}
+
 export const STATE = {
   /** Set by the main run of every bundle: the runner's second run of it is the post step. */
   isPost: new StateKey<boolean>('isPost', String, raw => raw === 'true'),
@@ -66,7 +87,8 @@ export const STATE = {
     previousDockerConfig: text('login', 'previous_docker_config')
   },
   deploy: {
-    kubeconfigDir: text('deploy', 'kubeconfig_dir')
+    kubeconfigDir: text('deploy', 'kubeconfig_dir'),
+    inFlight: json<InFlightDeploy>('deploy', 'in_flight')
   }
 } as const;
 
