@@ -128,14 +128,10 @@ describe.each(cases)('a cancelled deploy: %s', (_, signal, fact, kind) => {
     expect(post.exitCode).toBe(0);
     expect(post.stdout).toContain('::group::Putting back release web');
     expect(post.stdout).not.toContain('::warning::Cleanup did not complete');
+    // helm runs without its own --atomic (Slipway rolls back after diagnosing), so whatever the
+    // signal, the revision this run left behind is put back by the post step.
     expect(post.stdout).toContain(
-      signal !== 'SIGKILL'
-        ? kind === 'upgrade'
-          ? 'is deployed at revision 3: nothing to put back'
-          : 'does not exist: nothing to put back'
-        : kind === 'upgrade'
-          ? 'Rolled back to revision 1'
-          : 'Uninstalled the never-deployed release'
+      kind === 'upgrade' ? 'Rolled back to revision 1' : 'Uninstalled the never-deployed release'
     );
     console.log(
       `${signal} ${fact} ${kind}: step ended ${stepMs} ms after the signal; post took ${post.durationMs} ms`
