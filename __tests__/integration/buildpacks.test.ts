@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot, runMain, visibleText, type ActionRun } from '../helpers/action-runner.js';
+import { deleteNamespace, kubectl, podImageIDs, uniqueName } from '../helpers/kube.js';
+import { manifestDigest, writeDockerConfig } from '../helpers/registry.js';
+import { answerOf } from '../helpers/sample-app.js';
+import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
+
+/**
+ * frontend: buildpacks on the real stack, no Dockerfile and no Docker daemon: the CNB lifecycle
+ * (built from its Go module) runs `creator` inside buildkitd from the stack's builder image
+ * (components/65-buildpacks.sh: FROM scratch, with the stack's own Procfile buildpack), pushes
+ * to the TLS + htpasswd registry itself, and the image runs on the real node through
+ * helm-deploy-namespace. The context holds the sample app as a prebuilt static binary and a
+ * Procfile: a Go toolchain in a builder made here would be hundreds of megabytes.
+ */
+const suffix = Math.random().toString(36).slice(2, 8);
+const work = mkdtempSync(path.join(tmpdir(), 'slipway-buildpacks-it-'));
+const registry = stackFact('REGISTRY_TLS');
+const repo = `slipway-it/buildpacks-${suffix}`;
+const version = `bp-${suffix}`;
+const builder = () => stackFact('CNB_BUILDER_IMAGE_TLS');
+const namespaces: string[] = [];
+let dockerConfig = '';
+const durations: Record<string, number> = {};
+
+function writeContext(name: string, files: { procfile?: boolean; dockerfile?: boolean }): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(path.join(work, 'sample-app'), path.join(dir, 'sample-app'));
+  if (files.procfile) writeFileSync(path.join(dir, 'Procfile'), 'web: sample-app\n');
+  if (files.dockerfile) {
+    copyFileSync(
+      path.join(projectRoot, 'examples/sample-app/Dockerfile'),
+      path.join(dir, 'Dockerfile')
+    );
+  }
+  return dir;
+}
+
+function build(inputs: Record<string, string>): Promise<ActionRun> {
+  return runMain('buildpack-build', inputs, {
+    env: {
+      PATH: `${path.dirname(stackFact('BUILDCTL'))}:${process.env.PATH ?? ''}`,
+      DOCKER_CONFIG: dockerConfig,
+      BUILDKIT_HOST: stackFact('BUILDKIT_HOST'),
+      // The action checks the lifecycle's digest against the registry, which has a private CA.
+      NODE_EXTRA_CA_CERTS: stackFact('REGISTRY_CA')
+    },
+    timeoutMs: 240_000
+  });
+}
+
+function expectSuccess(run: ActionRun): void {
+  expect({ code: run.exitCode, log: run.exitCode ? run.stdout.slice(-4000) : '' }).toEqual({
+    code: 0,
+    log: ''
+  });
+  expect(visibleText(run)).not.toContain(registryPassword());
+}
+
+beforeAll(() => {
+  dockerConfig = writeDockerConfig();
+  execFileSync(
+    'go',
+    [
+      'build',
+      '-trimpath',
+      `-ldflags=-s -w -X main.version=${version}`,
+      '-o',
+      path.join(work, 'sample-app'),
+      '.'
+    ],
+    {
+      cwd: path.join(projectRoot, 'examples/sample-app'),
+      env: { ...process.env, CGO_ENABLED: '0' },
+      stdio: 'pipe'
+    }
+  );
+}, 120_000);
+
+afterAll(() => {
+  namespaces.forEach(deleteNamespace);
+  rmSync(work, { recursive: true, force: true });
+  rmSync(dockerConfig, { recursive: true, force: true });
+  if (Object.keys(durations).length > 0) {
+    process.stdout.write(`buildpacks build times (ms): ${JSON.stringify(durations)}\n`);
+  }
+});
+
+describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
+  const context = () => writeContext('app', { procfile: true });
+  let firstDigest = '';
+
+  it('auto builds a context without a Dockerfile with buildpacks, pushes it, and the pod answers', async () => {
+    const started = Date.now();
+    const run = await build({
+      context: context(),
+      image: `${registry}/${repo}:1`,
+      builder: builder()
+    });
+    durations.first = Date.now() - started;
+    expectSuccess(run);
+    expect(run.stdout).toContain('building with buildpacks');
+    expect(run.stdout).toContain('===> EXPORTING');
+    expect(run.outputs.frontend).toBe('buildpacks');
+    firstDigest = run.outputs.digest ?? '';
+    expect(firstDigest).toBe(await manifestDigest(registry, repo, '1'));
+    expect(run.stdout).toContain(
+      `Registry ${registry} serves ${registry}/${repo}:1 as ${firstDigest}`
+    );
+    expect(run.outputs.imageref).toBe(`${registry}/${repo}@${firstDigest}`);
+    const metadata = JSON.parse(run.outputs.metadata ?? '{}');
+    expect(metadata['buildpacks.report'].digest).toBe(firstDigest);
+
+    const namespace = uniqueName('bp-deploy');
+    namespaces.push(namespace);
+    const deploy = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace,
+        chart: path.join(projectRoot, 'examples/charts/sample-app'),
+        image: run.outputs.imageref ?? '',
+        'image-pull-secret': 'pulls',
+        set: 'imagePullSecrets[0].name=pulls\nmessage=built by buildpacks',
+        timeout: '120s'
+      },
+      {
+        env: {
+          PATH: pathWithHelm(),
+          KUBECONFIG: stackFact('KUBECONFIG'),
+          DOCKER_CONFIG: dockerConfig
+        }
+      }
+    );
+    expect({
+      code: deploy.exitCode,
+      log: deploy.exitCode ? deploy.stdout.slice(-3000) : ''
+    }).toEqual({ code: 0, log: '' });
+    expect(podImageIDs(namespace)).toEqual([run.outputs.imageref]);
+    expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
+      `built by buildpacks (version ${version})\n`
+    );
+  }, 300_000);
+
+  it('a rebuild of unchanged source reuses every layer of the previous image', async () => {
+    const started = Date.now();
+    const run = await build({
+      context: context(),
+      image: `${registry}/${repo}:1`,
+      builder: builder(),
+      frontend: 'buildpacks'
+    });
+    durations.rebuild = Date.now() - started;
+    expectSuccess(run);
+    expect(run.stdout).toContain(`Reusing layers from image '${registry}/${repo}@${firstDigest}'`);
+    expect(run.stdout).toContain("Reusing layer 'slipway/procfile:processes'");
+    expect(run.stdout).toContain('Reused 1/1 app layer(s)');
+    const metadata = JSON.parse(run.outputs.metadata ?? '{}');
+    expect(metadata['buildpacks.layers']).toEqual({ reused: expect.any(Number), added: 0 });
+    // The lifecycle's images are reproducible: the same layers give the same manifest.
+    expect(run.outputs.digest).toBe(firstDigest);
+  }, 240_000);
+
+  it('fails naming the buildpacks tried when none detects the app', async () => {
+    const run = await build({
+      context: writeContext('no-procfile', {}),
+      image: `${registry}/${repo}:none`,
+      builder: builder()
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      `No buildpack of the builder ${builder()} detected this app (tried: fail: slipway/procfile@0.1.0)`
+    );
+    expect(run.stdout).toContain('Procfile: a Procfile');
+  }, 120_000);
+
+  it('auto picks the Dockerfile when the context has one', async () => {
+    const run = await build({
+      context: writeContext('with-dockerfile', { procfile: true, dockerfile: true }),
+      image: `${registry}/${repo}:dockerfile`,
+      builder: builder()
+    });
+    expectSuccess(run);
+    expect(run.outputs.frontend).toBe('dockerfile');
+    expect(run.stdout).not.toContain('===> EXPORTING');
+    expect(run.outputs.digest).toBe(await manifestDigest(registry, repo, 'dockerfile'));
+  }, 120_000);
+
+  it('fails clearly when the builder image cannot be pulled', async () => {
+    const run = await build({
+      context: context(),
+      image: `${registry}/${repo}:nobuilder`,
+      builder: `${registry}/slipway-it/no-such-builder:1`,
+      frontend: 'buildpacks'
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      `The builder image ${registry}/slipway-it/no-such-builder:1 could not be pulled`
+    );
+  }, 120_000);
+});
