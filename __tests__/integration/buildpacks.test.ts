@@ -3,8 +3,20 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot, runMain, visibleText, type ActionRun } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, podImageIDs, uniqueName } from '../helpers/kube.js';
+import {
+  projectRoot,
+  runMain,
+  runPost,
+  visibleText,
+  type ActionRun
+} from '../helpers/action-runner.js';
+import {
+  applyRegistrySecret,
+  deleteNamespace,
+  kubectl,
+  podImageIDs,
+  uniqueName
+} from '../helpers/kube.js';
 import { manifestDigest, writeDockerConfig } from '../helpers/registry.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
@@ -203,4 +215,77 @@ describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
       `The builder image ${registry}/slipway-it/no-such-builder:1 could not be pulled`
     );
   }, 120_000);
+
+  it('takes buildpacks, buildpack-env and a run image, and pushes to a plain-HTTP registry', async () => {
+    const plain = stackFact('REGISTRY_PLAIN');
+    const run = await build({
+      context: context(),
+      image: `${plain}/${repo}:plain`,
+      builder: builder(),
+      frontend: 'buildpacks',
+      buildpacks: stackFact('CNB_BUILDPACK'),
+      'buildpack-env': 'BP_LOG_LEVEL=DEBUG',
+      'run-image': stackFact('CNB_RUN_IMAGE_PLAIN'),
+      'insecure-registries': plain
+    });
+    expectSuccess(run);
+    expect(run.stdout).toContain(`Registry ${plain} serves ${plain}/${repo}:plain as`);
+    expect(run.outputs.digest).toBe(await manifestDigest(plain, repo, 'plain'));
+  }, 120_000);
+});
+
+describe('root action with frontend: buildpacks', () => {
+  const secrets = uniqueName('bp-root');
+  const target = uniqueName('bp-root-app');
+  beforeAll(() => {
+    kubectl(['create', 'namespace', secrets]);
+    applyRegistrySecret(secrets);
+    namespaces.push(secrets, target);
+  });
+
+  it('builds a source without a Dockerfile, pushes it and deploys it; the pod answers', async () => {
+    const started = Date.now();
+    const run = await runMain(
+      'slipway',
+      {
+        builder: stackFact('BUILDKIT_TCP_ADDR'),
+        'buildkit-version': stackFact('BUILDKIT_VERSION'),
+        'buildkit-download-url': stackFact('BUILDKIT_DOWNLOAD_URL'),
+        'secret-name': 'registry-credentials',
+        'secret-namespace': secrets,
+        'registry-ca-file': stackFact('REGISTRY_CA'),
+        source: writeContext('root', { procfile: true }),
+        'buildpacks-builder': builder(),
+        image: `${registry}/${repo}-root`,
+        tags: '1',
+        chart: path.join(projectRoot, 'examples/charts/sample-app'),
+        release: 'sample-app',
+        namespace: target,
+        set: 'message=root action, buildpacks',
+        'deploy-timeout': '2m'
+      },
+      {
+        env: {
+          KUBECONFIG: stackFact('KUBECONFIG'),
+          PATH: pathWithHelm(),
+          NODE_EXTRA_CA_CERTS: stackFact('REGISTRY_CA')
+        },
+        timeoutMs: 280_000
+      }
+    );
+    durations.rootFlow = Date.now() - started;
+    expect({
+      exitCode: run.exitCode,
+      errors: run.stdout.split('\n').filter(line => line.startsWith('::error'))
+    }).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stdout).toContain('building with buildpacks');
+    const digest = await manifestDigest(registry, `${repo}-root`, '1');
+    expect(run.outputs.digest).toBe(digest);
+    expect(podImageIDs(target)).toEqual([`${registry}/${repo}-root@${digest}`]);
+    expect(await answerOf(kubectl, target, 'sample-app')).toBe(
+      `root action, buildpacks (version ${version})\n`
+    );
+    expect(visibleText(run)).not.toContain(registryPassword());
+    expect((await runPost('slipway', run)).exitCode).toBe(0);
+  }, 300_000);
 });
