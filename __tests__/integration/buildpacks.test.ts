@@ -24,10 +24,11 @@ import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
 /**
  * frontend: buildpacks on the real stack, no Dockerfile and no Docker daemon: the CNB lifecycle
  * (built from its Go module) runs `creator` inside buildkitd from the stack's builder image
- * (components/65-buildpacks.sh: FROM scratch, with the stack's own Procfile buildpack), pushes
- * to the TLS + htpasswd registry itself, and the image runs on the real node through
- * helm-deploy-namespace. The context holds the sample app as a prebuilt static binary and a
- * Procfile: a Go toolchain in a builder made here would be hundreds of megabytes.
+ * (components/65-buildpacks.sh: FROM scratch, with the stack's own Node.js and Procfile
+ * buildpacks), pushes to the TLS + htpasswd registry itself, and the image runs on the real node
+ * through helm-deploy-namespace. Apps: an Express app (Node.js and express from the npm registry at
+ * build time), and the sample app as a prebuilt static binary with a Procfile (a Go toolchain in a
+ * builder made here would be hundreds of megabytes).
  */
 const suffix = Math.random().toString(36).slice(2, 8);
 const work = mkdtempSync(path.join(tmpdir(), 'slipway-buildpacks-it-'));
@@ -186,9 +187,9 @@ describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
     });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(
-      `No buildpack of the builder ${builder()} detected this app (tried: fail: slipway/procfile@0.1.0)`
+      `No buildpack of the builder ${builder()} detected this app (tried: fail: slipway/nodejs@0.1.0, fail: slipway/procfile@0.1.0)`
     );
-    expect(run.stdout).toContain('Procfile: a Procfile');
+    expect(run.stdout).toContain('Node.js: package.json');
   }, 120_000);
 
   it('auto picks the Dockerfile when the context has one', async () => {
@@ -232,6 +233,108 @@ describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
     expect(run.stdout).toContain(`Registry ${plain} serves ${plain}/${repo}:plain as`);
     expect(run.outputs.digest).toBe(await manifestDigest(plain, repo, 'plain'));
   }, 120_000);
+});
+
+/** An Express app with no Dockerfile: Node.js and express come from the npm registry at build time. */
+function writeNodeApp(name: string): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'bp-express',
+      version: '1.0.0',
+      private: true,
+      scripts: { start: 'node server.js' },
+      dependencies: { express: '^5.1.0' }
+    })
+  );
+  writeFileSync(
+    path.join(dir, 'server.js'),
+    [
+      "const express = require('express');",
+      'const app = express();',
+      "const message = process.env.MESSAGE || 'Hello';",
+      "app.get('/healthz', (req, res) => res.type('text/plain').send('ok\\n'));",
+      `app.get('/', (req, res) => res.type('text/plain').send(\`\${message} (express \${require('express/package.json').version}, node \${process.version}, ${version})\\n\`));`,
+      'app.listen(8080);',
+      ''
+    ].join('\n')
+  );
+  return dir;
+}
+
+describe('a Node.js app (package.json with express, a start script, no Dockerfile)', () => {
+  const nodeRepo = `${repo}-node`;
+  let firstDigest = '';
+
+  it('builds with Node.js and express from the npm registry, deploys, and answers HTTP', async () => {
+    const started = Date.now();
+    const run = await build({
+      context: writeNodeApp('node-app'),
+      image: `${registry}/${nodeRepo}:1`,
+      builder: builder(),
+      'buildpack-env': 'BP_NODE_VERSION=24'
+    });
+    durations.nodeFirst = Date.now() - started;
+    expectSuccess(run);
+    expect(run.outputs.frontend).toBe('buildpacks');
+    expect(run.stdout).toMatch(
+      /slipway\/nodejs: Node\.js 24\.\d+\.\d+ from https:\/\/registry\.npmjs\.org/
+    );
+    expect(run.stdout).toContain('npm install --omit=dev');
+    firstDigest = run.outputs.digest ?? '';
+    expect(firstDigest).toBe(await manifestDigest(registry, nodeRepo, '1'));
+
+    const namespace = uniqueName('bp-node');
+    namespaces.push(namespace);
+    const deploy = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace,
+        chart: path.join(projectRoot, 'examples/charts/sample-app'),
+        image: run.outputs.imageref ?? '',
+        'image-pull-secret': 'pulls',
+        set: 'imagePullSecrets[0].name=pulls\nmessage=express by buildpacks',
+        timeout: '120s'
+      },
+      {
+        env: {
+          PATH: pathWithHelm(),
+          KUBECONFIG: stackFact('KUBECONFIG'),
+          DOCKER_CONFIG: dockerConfig
+        }
+      }
+    );
+    expect({
+      code: deploy.exitCode,
+      log: deploy.exitCode ? deploy.stdout.slice(-3000) : ''
+    }).toEqual({ code: 0, log: '' });
+    expect(await answerOf(kubectl, namespace, 'web-sample-app')).toMatch(
+      new RegExp(
+        `^express by buildpacks \\(express 5\\.\\d+\\.\\d+, node v24\\.\\d+\\.\\d+, ${version}\\)\\n$`
+      )
+    );
+  }, 300_000);
+
+  it('a rebuild of unchanged source downloads nothing and reuses the runtime and node_modules layers', async () => {
+    const started = Date.now();
+    const run = await build({
+      context: writeNodeApp('node-app'),
+      image: `${registry}/${nodeRepo}:1`,
+      builder: builder(),
+      'buildpack-env': 'BP_NODE_VERSION=24'
+    });
+    durations.nodeRebuild = Date.now() - started;
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/Node\.js 24\.\d+\.\d+ \(from the cache\)/);
+    expect(run.stdout).toContain('node_modules unchanged');
+    expect(run.stdout).not.toContain('npm install --omit=dev');
+    expect(run.stdout).toContain("Reusing layer 'slipway/nodejs:node'");
+    expect(run.stdout).toContain("Reusing layer 'slipway/nodejs:modules'");
+    expect(run.outputs.digest).toBe(firstDigest);
+  }, 240_000);
 });
 
 describe('root action with frontend: buildpacks', () => {
