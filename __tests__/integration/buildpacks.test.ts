@@ -54,11 +54,14 @@ function writeContext(name: string, files: { procfile?: boolean; dockerfile?: bo
   return dir;
 }
 
-function build(inputs: Record<string, string>): Promise<ActionRun> {
+function build(
+  inputs: Record<string, string>,
+  login: () => string = () => dockerConfig
+): Promise<ActionRun> {
   return runMain('buildpack-build', inputs, {
     env: {
       PATH: `${path.dirname(stackFact('BUILDCTL'))}:${process.env.PATH ?? ''}`,
-      DOCKER_CONFIG: dockerConfig,
+      DOCKER_CONFIG: login(),
       BUILDKIT_HOST: stackFact('BUILDKIT_HOST'),
       // The action checks the lifecycle's digest against the registry, which has a private CA.
       NODE_EXTRA_CA_CERTS: stackFact('REGISTRY_CA')
@@ -214,6 +217,27 @@ describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(
       `The builder image ${registry}/slipway-it/no-such-builder:1 could not be pulled`
+    );
+  }, 120_000);
+
+  it('names the lifecycle phase and points at the registry login when the push target refuses it', async () => {
+    const noLogin = mkdtempSync(path.join(work, 'no-login-'));
+    const run = await build(
+      {
+        context: context(),
+        image: `${registry}/${repo}:nologin`,
+        builder: stackFact('CNB_BUILDER_IMAGE_PLAIN'),
+        frontend: 'buildpacks'
+      },
+      () => noLogin
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      'The buildpacks build failed in the analyze phase (lifecycle exit code 1): failed to initialize analyzer: validating registry read access'
+    );
+    expect(run.stdout).toContain('401 Unauthorized');
+    expect(run.stdout).toContain(
+      "The lifecycle reads the previous image and pushes with the job's registry login"
     );
   }, 120_000);
 

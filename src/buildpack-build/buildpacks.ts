@@ -7,6 +7,7 @@ import {
   buildpacksDockerfile,
   cnbRegistryAuth,
   imageName,
+  lifecycleExit,
   parseReport,
   platformFiles,
   summarizeLifecycle,
@@ -179,6 +180,16 @@ async function checkDigest(
   core.info(`Registry ${first.domain} serves ${imageName(first)} as ${digest}.`);
 }
 
+const REGISTRY_HINT =
+  "The lifecycle reads the previous image and pushes with the job's registry login ($DOCKER_CONFIG, e.g. from registry-login-from-secret) for the image's and the run image's registries; a plain-HTTP registry needs \"insecure-registries\".";
+const PHASE_HINTS: Record<string, string> = {
+  analyze: REGISTRY_HINT,
+  restore: 'The CNB cache could not be restored; build again (the cache is an optimisation).',
+  build:
+    'A buildpack failed: its output is above. Check the app (dependencies, versions) and buildpack-env.',
+  export: REGISTRY_HINT
+};
+
 /** Detection failed: which buildpacks ran and what they looked for; else the usual reading. */
 function describeBuildpacksFailure(
   config: BuildConfig,
@@ -194,6 +205,18 @@ function describeBuildpacksFailure(
       run.output,
       run.progress,
       'Each buildpack looks for its own files (Node.js: package.json; Java: pom.xml or build.gradle; Procfile: a Procfile). Add them, pick buildpacks with the "buildpacks" input, use another builder, or add a Dockerfile.'
+    );
+  }
+  const exit = lifecycleExit(run.output);
+  if (exit) {
+    const errors = lifecycle.errors.join('; ') || `exit code ${exit.code}`;
+    const tail = run.progress.failedStep()?.log;
+    return new BuildFailure(
+      'build',
+      `The buildpacks build failed in the ${exit.phase} phase (lifecycle exit code ${exit.code}): ${errors}${tail ? `\n--- last lines of the lifecycle ---\n${tail}` : ''}`,
+      run.output,
+      run.progress,
+      PHASE_HINTS[exit.phase]
     );
   }
   const failure = describeFailure(config, run.output, run.progress);

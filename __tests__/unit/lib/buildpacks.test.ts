@@ -5,6 +5,7 @@ import {
   cnbCacheId,
   cnbRegistryAuth,
   creatorArgs,
+  lifecycleExit,
   parseBuildpackEnv,
   parseBuildpackRef,
   parseDockerfileImage,
@@ -190,5 +191,19 @@ describe("the lifecycle's report and log", () => {
       detectResults: ['fail: slipway/procfile@0.1.0', 'skip: other/bp@1'],
       errors: ['No buildpack groups passed detection.']
     });
+  });
+
+  it('names the phase of a failed creator from its exit code', () => {
+    const failed = (code: number) =>
+      `#10 ERROR: process "/cnb/lifecycle/creator -app=/workspace r.io/app:1" did not complete successfully: exit code: ${code}`;
+    expect(lifecycleExit(failed(32))).toEqual({ code: 32, phase: 'analyze' });
+    expect(lifecycleExit(failed(51))).toEqual({ code: 51, phase: 'build' });
+    expect(lifecycleExit(failed(62))).toEqual({ code: 62, phase: 'export' });
+    expect(lifecycleExit(failed(1))).toEqual({ code: 1, phase: 'lifecycle' });
+    expect(lifecycleExit(`#9 0.1 ===> ANALYZING\n${failed(1)}`)).toEqual({
+      code: 1,
+      phase: 'analyze'
+    });
+    expect(lifecycleExit('error: failed to solve: other')).toBeUndefined();
   });
 });

@@ -301,3 +301,26 @@ export function summarizeLifecycle(output: string): LifecycleSummary {
     errors: lines.filter(line => line.startsWith('ERROR: ')).map(line => line.slice(7))
   };
 }
+
+/** The lifecycle's exit code groups (Platform API 0.13): 20-29 detect, 30-39 analyze, … */
+const PHASES: Array<[number, string]> = [
+  [20, 'detect'],
+  [30, 'analyze'],
+  [40, 'restore'],
+  [50, 'build'],
+  [60, 'export']
+];
+
+/** The creator's exit code and the phase it names, when the creator step failed. */
+export function lifecycleExit(output: string): { code: number; phase: string } | undefined {
+  const match =
+    /\/cnb\/lifecycle\/creator[^\n]*did not complete successfully: exit code: (\d+)/.exec(output);
+  if (!match) return undefined;
+  const code = Number(match[1]);
+  const byCode = [...PHASES].reverse().find(([start]) => code >= start && code < start + 10);
+  // A generic failure (exit code 1) is placed by the last phase header the lifecycle printed.
+  const headers = [...output.matchAll(/===> (ANALYZ|DETECT|RESTOR|BUILD|EXPORT)ING/g)];
+  const header = headers.at(-1)?.[1]?.toLowerCase();
+  const byHeader = header === 'analyz' ? 'analyze' : header === 'restor' ? 'restore' : header;
+  return { code, phase: byCode?.[1] ?? byHeader ?? 'lifecycle' };
+}
