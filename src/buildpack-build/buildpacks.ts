@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   buildpacksArgs,
@@ -42,8 +42,23 @@ export async function buildpacksOnce(
   deadline: number,
   attempt: number
 ): Promise<BuildResult> {
-  const spec = buildpacksSpec(config);
+  // The directory holds the registry credentials (CNB_REGISTRY_AUTH): removed whatever happens.
   const work = tempDir('buildpacks');
+  try {
+    return await buildIn(work, config, buildctl, deadline, attempt);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function buildIn(
+  work: string,
+  config: BuildConfig,
+  buildctl: Buildctl,
+  deadline: number,
+  attempt: number
+): Promise<BuildResult> {
+  const spec = buildpacksSpec(config);
   const dirs = {
     dockerfileDir: path.join(work, 'definition'),
     platformDir: path.join(work, 'platform'),

@@ -1,5 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BuildFailure, main } from '../../../src/buildpack-build/main.js';
@@ -171,6 +179,8 @@ describe('main', () => {
     expect(output).toContain('Could not check the digest against 127.0.0.1:1');
     expect(outputs()).toMatch(/frontend<<[^\n]+\nbuildpacks\n/);
     expect(outputs()).toContain(`127.0.0.1:1/team/app@${DIGEST}`);
+    // The private directory with the CNB_REGISTRY_AUTH file is gone.
+    expect(readdirSync(root).filter(name => name.startsWith('slipway-buildpacks-'))).toEqual([]);
   });
 
   it('names the buildpacks tried when none detects the app', async () => {
