@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DEFAULT_BUILDER,
   DEFAULT_FRONTEND_IMAGE,
   FRONTEND_MODES,
   expandImageNames,
@@ -8,16 +9,20 @@ import {
   parseCacheSpec,
   parseGitContext,
   parseRemoteBuildkitAddr,
+  parseBuildpackEnv,
+  parseBuildpackRef,
+  parseDockerfileImage,
   parseSecretSpec,
   selectFrontend,
   tlsFromEnv,
   type BuildContext,
   type BuildSpec,
+  type BuildpacksSpec,
   type FrontendMode,
   type SecretSpec
 } from '../lib/buildkit/index.js';
 import { InputError } from '../lib/errors.js';
-import { resolveLocalPath, type Inputs } from '../lib/inputs.js';
+import { quoteValue, resolveLocalPath, type Inputs } from '../lib/inputs.js';
 import { parseImageReference } from '../lib/reference.js';
 
 /**
@@ -29,9 +34,12 @@ export interface BuildConfig extends Omit<BuildSpec, 'metadataFile'> {
   frontendMode: FrontendMode;
   /** The Dockerfile as the user would recognise it (for annotations and the summary). */
   dockerfileDisplay: string | undefined;
+  /** frontend: buildpacks — the CNB lifecycle in the builder image (images filled in by run). */
+  buildpacks: Omit<BuildpacksSpec, 'images'> | undefined;
   timeoutMs: number;
 }
 
+const REGISTRY_HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$/;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 const BUILD_ARG_KEY = { pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, description: 'a variable name' };
 const OPT_KEY = { pattern: /^[A-Za-z0-9:._/-]+$/, description: 'a frontend option name' };
@@ -89,7 +97,52 @@ export function readConfig(
     cacheTo: inputs.list('cache-to').map(line => parseCacheSpec('cache-to', line)),
     provenance: readAttestation(inputs, 'provenance', 'mode=min'),
     sbom: readAttestation(inputs, 'sbom', ''),
+    buildpacks: frontend === 'buildpacks' ? readBuildpacks(inputs, push) : undefined,
     timeoutMs: inputs.duration('timeout', '30m')
+  };
+}
+
+/**
+ * The buildpacks frontend's inputs. The lifecycle exports (pushes) the image itself and builds
+ * for the builder's platform from the builder's order, so the Dockerfile-only inputs are refused.
+ */
+function readBuildpacks(inputs: Inputs, push: boolean): Omit<BuildpacksSpec, 'images'> {
+  for (const name of ['build-args', 'target', 'platforms', 'frontend-opts']) {
+    if (inputs.string(name)) {
+      throw new InputError(
+        name,
+        'applies to Dockerfile builds only, not to frontend: buildpacks.',
+        {
+          hint: 'Buildpacks take build-time settings from buildpack-env (BP_* variables).'
+        }
+      );
+    }
+  }
+  if (!push) {
+    throw new InputError('push', 'must be true with frontend: buildpacks.', {
+      hint: 'The CNB lifecycle exports the image straight to the registry; there is no local image.'
+    });
+  }
+  const runImage = inputs.optionalString('run-image');
+  const env = inputs.keyValues('buildpack-env');
+  parseBuildpackEnv('buildpack-env', env);
+  return {
+    builder: parseDockerfileImage(
+      'builder',
+      inputs.string('builder', { default: DEFAULT_BUILDER })
+    ),
+    runImage: runImage === undefined ? undefined : parseDockerfileImage('run-image', runImage),
+    buildpacks: inputs.list('buildpacks').map(line => parseBuildpackRef('buildpacks', line)),
+    env,
+    insecureRegistries: inputs.list('insecure-registries', { commas: true }).map(registry => {
+      if (!REGISTRY_HOST.test(registry)) {
+        throw new InputError(
+          'insecure-registries',
+          `has an invalid host[:port] ${quoteValue(registry)}.`
+        );
+      }
+      return registry;
+    })
   };
 }
 

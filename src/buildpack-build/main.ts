@@ -8,6 +8,7 @@ import { repositoryName, type ImageReference } from '../lib/reference.js';
 import { withRetry } from '../lib/retry.js';
 import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
+import { buildpacksOnce } from './buildpacks.js';
 import { readConfig, secretValues, type BuildConfig } from './config.js';
 import { BuildFailure, describeFailure } from './failure.js';
 import {
@@ -44,9 +45,9 @@ export async function main(inputs = new Inputs()): Promise<BuiltImage> {
 export async function run(config: BuildConfig): Promise<BuiltImage> {
   for (const value of secretValues(config.secrets)) registerSecret(value);
   core.debug(`Frontend ${config.frontend} (frontend: ${config.frontendMode})`);
-  if (config.frontend === 'gateway' && config.frontendMode !== 'gateway') {
+  if (config.frontend === 'buildpacks' && config.frontendMode !== 'buildpacks') {
     core.info(
-      `No Dockerfile in ${contextLabel(config)}: building with the gateway frontend ${config.frontendImage} (frontend: auto).`
+      `No Dockerfile in ${contextLabel(config)}: building with buildpacks (${config.buildpacks?.builder}, frontend: auto).`
     );
   }
   const started = Date.now();
@@ -77,19 +78,25 @@ export async function build(config: BuildConfig): Promise<BuildResult> {
   const title = `Building ${config.images.map(imageName).join(', ')} (${frontendLabel(config)})`;
   try {
     return await core.group(title, () =>
-      withRetry(attempt => buildOnce(config, buildctl, metadataFile, deadline, attempt), {
-        attempts: ATTEMPTS,
-        baseDelayMs: 1000,
-        description: 'running buildctl build',
-        isTransient: error => {
-          const retry =
-            error instanceof BuildFailure &&
-            (error.kind === 'transient' || error.kind === 'unreachable') &&
-            deadline - Date.now() > 10_000;
-          core.debug(`Retry decision: ${retry ? 'retry' : 'give up'}`);
-          return retry;
+      withRetry(
+        attempt =>
+          config.frontend === 'buildpacks'
+            ? buildpacksOnce(config, buildctl, deadline, attempt)
+            : buildOnce(config, buildctl, metadataFile, deadline, attempt),
+        {
+          attempts: ATTEMPTS,
+          baseDelayMs: 1000,
+          description: 'running buildctl build',
+          isTransient: error => {
+            const retry =
+              error instanceof BuildFailure &&
+              (error.kind === 'transient' || error.kind === 'unreachable') &&
+              deadline - Date.now() > 10_000;
+            core.debug(`Retry decision: ${retry ? 'retry' : 'give up'}`);
+            return retry;
+          }
         }
-      })
+      )
     );
   } finally {
     rmSync(workDir, { recursive: true, force: true });

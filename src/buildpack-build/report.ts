@@ -1,6 +1,11 @@
 import * as core from '@actions/core';
 import path from 'node:path';
-import { imageName, type BuildMetadata, type StepCounts } from '../lib/buildkit/index.js';
+import {
+  imageName,
+  type BuildMetadata,
+  type LifecycleSummary,
+  type StepCounts
+} from '../lib/buildkit/index.js';
 import { lastLines } from '../lib/exec.js';
 import { pinDigest, repositoryName } from '../lib/reference.js';
 import { SlipwayError } from '../lib/errors.js';
@@ -15,6 +20,8 @@ export interface BuildResult {
   steps: StepCounts;
   durationMs: number;
   attempts: number;
+  /** frontend: buildpacks: what the lifecycle did. */
+  lifecycle?: LifecycleSummary | undefined;
 }
 
 export function setOutputs(
@@ -40,6 +47,7 @@ function describeSteps(steps: StepCounts): string {
 }
 
 export function frontendLabel(config: BuildConfig): string {
+  if (config.frontend === 'buildpacks') return `buildpacks ${config.buildpacks?.builder ?? ''}`;
   return config.frontend === 'gateway'
     ? `gateway ${config.frontendImage}`
     : `dockerfile ${config.dockerfileName ?? 'Dockerfile'}`;
@@ -70,6 +78,13 @@ export async function summarize(
       ['Context', contextLabel(config)],
       ['Platforms', config.platforms.join(', ')],
       ['Cache', describeSteps(result.steps)],
+      ['Buildpacks', result.lifecycle?.group.join(', ') || undefined],
+      [
+        'Layers',
+        result.lifecycle
+          ? `${result.lifecycle.reusedLayers} reused, ${result.lifecycle.addedLayers} added`
+          : undefined
+      ],
       ['Duration', formatDuration(totalMs)],
       ['Attempts', result.attempts > 1 ? result.attempts : undefined]
     ]);

@@ -44,9 +44,12 @@ describe('readConfig', () => {
     expect(result.images.map(imageName)).toEqual([`${IMAGE}:1`]);
   });
 
-  it('falls back to the gateway when auto finds no Dockerfile', () => {
+  it('falls back to buildpacks when auto finds no Dockerfile', () => {
     const result = config({ context: withoutDockerfile, image: IMAGE, tags: '7' });
-    expect(result.frontend).toBe('gateway');
+    expect(result.frontend).toBe('buildpacks');
+    expect(result.buildpacks?.builder).toBe(
+      'docker.io/paketobuildpacks/ubuntu-noble-builder:latest'
+    );
     expect(result.dockerfileName).toBeUndefined();
     expect(result.dockerfileDir).toBe(withoutDockerfile);
   });
@@ -96,7 +99,14 @@ describe('readConfig', () => {
   });
 
   it.each([
-    [{ frontend: 'buildpacks' }, /Input "frontend" must be one of auto, dockerfile, gateway/],
+    [{ frontend: 'pack' }, /Input "frontend" must be one of auto, dockerfile, buildpacks, gateway/],
+    [{ frontend: 'buildpacks', 'build-args': 'A=1' }, /Input "build-args" applies to Dockerfile/],
+    [{ frontend: 'buildpacks', push: 'false' }, /Input "push" must be true/],
+    [{ frontend: 'buildpacks', builder: 'a b' }, /Input "builder"/],
+    [{ frontend: 'buildpacks', 'run-image': 'x\ny' }, /Input "run-image"/],
+    [{ frontend: 'buildpacks', buildpacks: 'a@1 && x' }, /Input "buildpacks"/],
+    [{ frontend: 'buildpacks', 'buildpack-env': 'CNB_X=1' }, /Input "buildpack-env"/],
+    [{ frontend: 'buildpacks', 'insecure-registries': 'a/b' }, /Input "insecure-registries"/],
     [{ image: 'Not/A/Valid:Ref!' }, /Input "image"/],
     [{ image: '' }, /Input "image"/],
     [{ 'frontend-image': 'bad image' }, /Input "frontend-image"/],

@@ -1,5 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BuildFailure, main } from '../../../src/buildpack-build/main.js';
@@ -27,6 +35,7 @@ printf '%s\\n' "$@" > "${argsFile}"
 metadata=""
 while [ $# -gt 0 ]; do
   if [ "$1" = --metadata-file ]; then metadata="$2"; fi
+  if [ "$1" = --output ]; then out="$2"; fi
   shift
 done
 attempt=$(wc -l < "${attemptsFile}")
@@ -45,6 +54,20 @@ case "$FAKE_SCENARIO" in
     echo "#3 [2/2] COPY cfg /cfg" >&2
     echo "#3 DONE 0.1s" >&2
     printf '{"containerimage.digest":"%s","image.name":"r.io/team/app:1"}' "$FAKE_DIGEST" > "$metadata"
+    case "$out" in type=local,dest=*)
+      echo "#4 0.100 \x1b[36m===> DETECTING\x1b[0m" >&2
+      echo "#4 0.200 slipway/procfile 0.1.0" >&2
+      echo "#4 0.300 Reusing layer 'slipway/procfile:processes'" >&2
+      echo "#4 0.400 Added 1/1 app layer(s)" >&2
+      printf '[image]\n  tags = ["x"]\n  digest = "%s"\n  manifest-size = 9\n' "$FAKE_DIGEST" > "\${out#type=local,dest=}/report.toml"
+    esac
+    ;;
+  no-detect)
+    echo "#4 0.371 ======== Results ========" >&2
+    echo "#4 0.371 fail: slipway/procfile@0.1.0" >&2
+    echo "#4 0.371 ERROR: No buildpack groups passed detection." >&2
+    echo '#4 ERROR: process "/cnb/lifecycle/creator" did not complete successfully: exit code: 20' >&2
+    exit 1
     ;;
   step-fails)
     echo "#2 [2/2] RUN make" >&2
@@ -131,18 +154,43 @@ describe('main', () => {
     expect(readFileSync(argsFile, 'utf8')).toContain('--addr\ntcp://127.0.0.1:25234\nbuild');
   });
 
-  it('falls back to the default buildpacks gateway when there is no Dockerfile', async () => {
+  it('builds with the gateway frontend when asked', async () => {
     process.env.FAKE_SCENARIO = 'ok';
-    const bare = path.join(root, 'bare');
-    mkdirSync(bare, { recursive: true });
-    process.env.INPUT_CONTEXT = bare;
-    const { output } = await captureStdout(() => main());
-    expect(output).toContain(`No Dockerfile in ${bare}: building with the gateway frontend`);
+    process.env.INPUT_FRONTEND = 'gateway';
+    await captureStdout(() => main());
     const args = readFileSync(argsFile, 'utf8').split('\n');
     expect(args).toContain('--frontend=gateway.v0');
     expect(args).toContain('source=docker.io/kiamol/buildkit-buildpacks:latest');
-    expect(args).not.toContain('filename=Dockerfile');
     expect(outputs()).toMatch(/frontend<<[^\n]+\ngateway\n/);
+  });
+
+  it('builds with buildpacks when there is no Dockerfile: digest from the report', async () => {
+    process.env.FAKE_SCENARIO = 'ok';
+    const bare = path.join(root, 'bare');
+    mkdirSync(bare, { recursive: true });
+    Object.assign(process.env, { INPUT_CONTEXT: bare, INPUT_IMAGE: '127.0.0.1:1/team/app:1' });
+    const { output } = await captureStdout(() => main());
+    expect(output).toContain(`No Dockerfile in ${bare}: building with buildpacks`);
+    const args = readFileSync(argsFile, 'utf8').split('\n');
+    expect(args).toContain('--frontend=dockerfile.v0');
+    expect(args).toContain('context:cnb-platform=local:cnb-platform');
+    expect(args.some(arg => /^id=cnb-registry-auth,src=/.test(arg))).toBe(true);
+    expect(output).toContain('1 layer(s) reused from the previous image, 1 added');
+    expect(output).toContain('Could not check the digest against 127.0.0.1:1');
+    expect(outputs()).toMatch(/frontend<<[^\n]+\nbuildpacks\n/);
+    expect(outputs()).toContain(`127.0.0.1:1/team/app@${DIGEST}`);
+    // The private directory with the CNB_REGISTRY_AUTH file is gone.
+    expect(readdirSync(root).filter(name => name.startsWith('slipway-buildpacks-'))).toEqual([]);
+  });
+
+  it('names the buildpacks tried when none detects the app', async () => {
+    process.env.FAKE_SCENARIO = 'no-detect';
+    process.env.INPUT_FRONTEND = 'buildpacks';
+    const error = await failure();
+    expect(attempts()).toBe(1);
+    expect(error.message).toContain(
+      'No buildpack of the builder docker.io/paketobuildpacks/ubuntu-noble-builder:latest detected this app (tried: fail: slipway/procfile@0.1.0)'
+    );
   });
 
   it('fails instead of outputting an empty digest after a push', async () => {

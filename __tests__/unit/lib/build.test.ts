@@ -84,7 +84,7 @@ describe('selectFrontend', () => {
 
   it('auto picks the Dockerfile frontend only when a Dockerfile exists', () => {
     expect(selectFrontend('auto', local, true)).toBe('dockerfile');
-    expect(selectFrontend('auto', local, false)).toBe('gateway');
+    expect(selectFrontend('auto', local, false)).toBe('buildpacks');
     expect(selectFrontend('auto', git, false)).toBe('dockerfile');
   });
 

@@ -84,21 +84,26 @@ export function parseGitContext(name: string, raw: string): GitContext {
 // Frontends
 // ---------------------------------------------------------------------------------------------
 
-export type FrontendMode = 'auto' | 'dockerfile' | 'gateway';
-export type Frontend = 'dockerfile' | 'gateway';
-export const FRONTEND_MODES: readonly FrontendMode[] = ['auto', 'dockerfile', 'gateway'];
+export type FrontendMode = 'auto' | 'dockerfile' | 'buildpacks' | 'gateway';
+export type Frontend = 'dockerfile' | 'buildpacks' | 'gateway';
+export const FRONTEND_MODES: readonly FrontendMode[] = [
+  'auto',
+  'dockerfile',
+  'buildpacks',
+  'gateway'
+];
 
 /**
- * The default gateway frontend: the buildpacks frontend the seed pipeline uses. It runs Cloud
- * Foundry v2 buildpacks (tonistiigi/buildkit-pack) and downloads buildpacks at build time; it is
- * the seed's choice, kept so that a repository without a Dockerfile builds as it did before.
+ * The default gateway frontend (`frontend: gateway`): the seed pipeline's Cloud Foundry v2
+ * buildpacks frontend (tonistiigi/buildkit-pack), unmaintained since 2019; `frontend: buildpacks`
+ * (Cloud Native Buildpacks) replaces it as what `auto` picks without a Dockerfile.
  */
 export const DEFAULT_FRONTEND_IMAGE = 'docker.io/kiamol/buildkit-buildpacks:latest';
 
 /**
- * `auto` picks the Dockerfile frontend when a Dockerfile exists, else the gateway. With a git
+ * `auto` picks the Dockerfile frontend when a Dockerfile exists, else buildpacks. With a git
  * context the repository is not on this machine, so `auto` means the Dockerfile frontend (which
- * reads the Dockerfile from the repository); set `frontend: gateway` for a buildpacks build.
+ * reads the Dockerfile from the repository); set `frontend: buildpacks` for a buildpacks build.
  */
 export function selectFrontend(
   mode: FrontendMode,
@@ -107,7 +112,7 @@ export function selectFrontend(
 ): Frontend {
   if (mode !== 'auto') return mode;
   if (context.kind === 'git') return 'dockerfile';
-  return dockerfileExists ? 'dockerfile' : 'gateway';
+  return dockerfileExists ? 'dockerfile' : 'buildpacks';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SlipwayError } from '../errors.js';
 import { lastLine, run } from '../exec.js';
 import { poll } from '../retry.js';
@@ -52,7 +52,19 @@ export class Buildctl {
     spec: Omit<BuildSpec, 'addr' | 'tls'>,
     options: { timeoutMs: number }
   ): Promise<BuildRun> {
-    const args = buildctlArgs({ ...spec, addr: this.addr, tls: this.tls });
+    return this.buildWithArgs(
+      buildctlArgs({ ...spec, addr: this.addr, tls: this.tls }),
+      spec.metadataFile,
+      options
+    );
+  }
+
+  /** `buildctl` with ready-made `build` arguments (global flags included), e.g. buildpacksArgs. */
+  async buildWithArgs(
+    args: string[],
+    metadataFile: string,
+    options: { timeoutMs: number }
+  ): Promise<BuildRun> {
     for (const arg of args) {
       for (const match of arg.matchAll(/(?:^|,)token=([^,]+)/g)) registerSecret(match[1]);
     }
@@ -69,7 +81,10 @@ export class Buildctl {
       durationMs: result.durationMs,
       output: `${result.stdout}\n${result.stderr}`,
       progress,
-      metadata: succeeded ? parseMetadata(readFileSync(spec.metadataFile, 'utf8')) : undefined
+      // A build with only a local output (buildpacks: report.toml) may leave no metadata file.
+      metadata: succeeded
+        ? parseMetadata(existsSync(metadataFile) ? readFileSync(metadataFile, 'utf8') : '{}')
+        : undefined
     };
   }
 

@@ -9,3 +9,4 @@ export * from './build-inputs.js';
 export * from './buildctl.js';
 export * from './output.js';
 export * from './setup.js';
+export * from './buildpacks.js';

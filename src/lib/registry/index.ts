@@ -6,3 +6,4 @@
 export * from './docker-config.js';
 export * from './http.js';
 export * from './verify.js';
+export * from './manifest.js';

@@ -1,0 +1,3 @@
+module slipway.local/cnb-nodejs
+
+go 1.24

@@ -1,0 +1,3 @@
+module slipway.local/cnb-procfile
+
+go 1.24
