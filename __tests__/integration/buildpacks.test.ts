@@ -370,7 +370,7 @@ describe('root action with frontend: buildpacks', () => {
         chart: path.join(projectRoot, 'examples/charts/sample-app'),
         release: 'sample-app',
         namespace: target,
-        set: 'message=root action, buildpacks',
+        set: 'message=root action\\, buildpacks',
         'deploy-timeout': '2m'
       },
       {
