@@ -54,6 +54,8 @@ export interface DeployConfig {
   atomic: boolean;
   wait: boolean;
   timeoutMs: number;
+  /** How long to wait for another deploy of the release to finish (0: fail at once). */
+  lockTimeoutMs: number;
   force: boolean;
   dryRun: boolean;
   historyMax: number | undefined;
@@ -351,6 +353,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     atomic: inputs.boolean('atomic', true),
     wait: inputs.boolean('wait', true),
     timeoutMs: inputs.duration('timeout', '5m'),
+    lockTimeoutMs: inputs.duration('lock-timeout', '10m'),
     force: inputs.boolean('force', false),
     dryRun: inputs.boolean('dry-run', false),
     historyMax,

@@ -12,7 +12,8 @@ import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
 import { finishInFlight, putBackInFlight, recordInFlight } from './in-flight.js';
 import { removeNamespacedKubeconfig } from './kubeconfig.js';
-import { prepareNamespace } from './namespace.js';
+import { prepareNamespace, type NamespaceState } from './namespace.js';
+import { releaseDeployLock, withDeployLock } from './lock.js';
 import { failDeploy, failRollout, reportSuccess } from './outcome.js';
 import { ensurePullSecret, resolvePullSecret } from './pull-secret.js';
 import { recoverPendingRelease } from './recover.js';
@@ -86,7 +87,7 @@ export async function run(config: DeployConfig): Promise<DeployResult> {
   return result;
 }
 
-/** Namespace, recovery of a pending release, values, then `helm upgrade --install` and the report. */
+/** Namespace and pull secret, then the release's change under the deploy lock. */
 async function deploy(ctx: Context): Promise<DeployResult> {
   const { config } = ctx;
   // Credentials are resolved before the namespace changes: a missing login leaves nothing behind.
@@ -100,6 +101,13 @@ async function deploy(ctx: Context): Promise<DeployResult> {
       ensurePullSecret(ctx.kube, config.namespace, spec, pullCredentials, config.release)
     );
   }
+  const change = () => upgradeRelease(ctx, namespaceState);
+  return config.dryRun ? change() : withDeployLock(ctx, change);
+}
+
+/** Under the deploy lock: recovery of a pending release, values, helm, the check, the report. */
+async function upgradeRelease(ctx: Context, namespaceState: NamespaceState): Promise<DeployResult> {
+  const { config } = ctx;
   // A namespace created just now holds no release, so there is nothing to recover.
   if (namespaceState !== 'created') await recoverPendingRelease(ctx);
   const generated = writeGeneratedValues(config, ctx.workDir);
@@ -146,6 +154,8 @@ export async function post(): Promise<void> {
       );
     }
   } finally {
+    const lock = STATE.deploy.lock.get();
+    if (lock) await releaseDeployLock(lock).catch(error => core.warning(String(error)));
     if (STATE.deploy.kubeconfigDir.get()) {
       await core.group('Removing the namespaced kubeconfig', removeNamespacedKubeconfig);
     }

@@ -72,6 +72,14 @@ export interface InFlightDeploy {
   atomic: boolean;
 }
 
+export interface DeployLockState {
+  namespace: string;
+  name: string;
+  holder: string;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+}
+
 export const STATE = {
   /** Set by the main run of every bundle: the runner's second run of it is the post step. */
   isPost: new StateKey<boolean>('isPost', String, raw => raw === 'true'),
@@ -88,7 +96,9 @@ export const STATE = {
   },
   deploy: {
     kubeconfigDir: text('deploy', 'kubeconfig_dir'),
-    inFlight: json<InFlightDeploy>('deploy', 'in_flight')
+    inFlight: json<InFlightDeploy>('deploy', 'in_flight'),
+    /** The deploy lock (a Lease) this run holds, and how to reach its cluster again. */
+    lock: json<DeployLockState>('deploy', 'lock')
   }
 } as const;
 

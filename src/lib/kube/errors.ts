@@ -18,7 +18,8 @@ export const RESOURCES = {
   ServiceAccount: { resource: 'serviceaccounts', group: '', kind: 'ServiceAccount' },
   Event: { resource: 'events', group: '', kind: 'Event' },
   Deployment: { resource: 'deployments', group: 'apps', kind: 'Deployment' },
-  StatefulSet: { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet' }
+  StatefulSet: { resource: 'statefulsets', group: 'apps', kind: 'StatefulSet' },
+  Lease: { resource: 'leases', group: 'coordination.k8s.io', kind: 'Lease' }
 } as const;
 
 export type ResourceType = keyof typeof RESOURCES;

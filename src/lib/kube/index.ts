@@ -7,3 +7,4 @@ export * from './client.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './proxy.js';
+export * from './lease.js';

@@ -1,0 +1,201 @@
+import * as core from '@actions/core';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { SlipwayError } from '../errors.js';
+import type { KubeClient } from './client.js';
+import { loadClientNode } from './config.js';
+import { apiCode, isNotFound, operation } from './errors.js';
+
+/**
+ * A Kubernetes Lease (coordination.k8s.io/v1) as a lock across runners: created or taken with
+ * optimistic concurrency (a 409 means someone else wrote first: read again), renewed while held,
+ * taken over once its holder stopped renewing it for its duration, deleted when released.
+ */
+export interface LeaseSpec {
+  namespace: string;
+  name: string;
+  holder: string;
+  /** Seconds without renewal after which others may take the lease. */
+  durationSeconds: number;
+}
+
+export interface HeldLease {
+  /** Stops renewing and deletes the lease if it is still ours. */
+  release(): Promise<void>;
+}
+
+const RENEW_MS = 10_000;
+
+const clients = new WeakMap<KubeClient, CoordinationV1Api>();
+
+/** The coordination.k8s.io client on the cluster `kube` talks to. */
+async function leases(kube: KubeClient): Promise<CoordinationV1Api> {
+  let api = clients.get(kube);
+  if (!api) {
+    const k8s = await loadClientNode();
+    api = kube.target.config.makeApiClient(k8s.CoordinationV1Api);
+    clients.set(kube, api);
+  }
+  return api;
+}
+const POLL_MS = 2_000;
+
+/** The identity of this job's run: repository, run, attempt and job, plus a random suffix. */
+export function runHolder(env: Record<string, string | undefined> = process.env): string {
+  const run = [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]
+    .map(part => part || '-')
+    .join('/');
+  return `${run}/${randomBytes(4).toString('hex')}`;
+}
+
+function read(kube: KubeClient, spec: LeaseSpec): Promise<V1Lease | undefined> {
+  const { namespace, name } = spec;
+  return kube
+    .call(operation('get', 'Lease', namespace, name), async () =>
+      (await leases(kube)).readNamespacedLease({ namespace, name })
+    )
+    .catch(error => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+}
+
+/**
+ * A Lease's times are MicroTime: the API server refuses the milliseconds a Date serializes to
+ * ("cannot parse .187Z as .000000"), so the fraction is written with six digits.
+ */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  }
+  override toJSON(): string {
+    return this.toISOString();
+  }
+}
+
+function microTime(value: Date | string = new Date()): Date {
+  return new MicroTime(value);
+}
+
+/** Writes the lease held by us; false when another writer got there first (409). */
+async function write(kube: KubeClient, spec: LeaseSpec, current?: V1Lease): Promise<boolean> {
+  const { namespace, name } = spec;
+  const now = microTime();
+  const body: V1Lease = {
+    metadata: { name, namespace, resourceVersion: current?.metadata?.resourceVersion },
+    spec: {
+      holderIdentity: spec.holder,
+      leaseDurationSeconds: spec.durationSeconds,
+      acquireTime:
+        current?.spec?.holderIdentity === spec.holder && current.spec.acquireTime
+          ? microTime(current.spec.acquireTime)
+          : now,
+      renewTime: now,
+      leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (current ? 1 : 0)
+    }
+  } as V1Lease;
+  try {
+    await (current
+      ? kube.call(operation('update', 'Lease', namespace, name), async () =>
+          (await leases(kube)).replaceNamespacedLease({ namespace, name, body })
+        )
+      : kube.call(operation('create', 'Lease', namespace, name), async () =>
+          (await leases(kube)).createNamespacedLease({ namespace, body })
+        ));
+    return true;
+  } catch (error) {
+    if (apiCode(error) === 409) return false;
+    throw error;
+  }
+}
+
+function expiresAt(lease: V1Lease): number {
+  const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+  const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+  return renewed ? new Date(renewed).getTime() + duration : 0;
+}
+
+/** Takes the lease, waiting up to `timeoutMs` (0: not at all) for its holder to release it. */
+export async function acquireLease(
+  kube: KubeClient,
+  spec: LeaseSpec,
+  timeoutMs: number
+): Promise<HeldLease> {
+  const deadline = Date.now() + timeoutMs;
+  let waitingFor: string | undefined;
+  for (;;) {
+    const current = await read(kube, spec);
+    const holder = current?.spec?.holderIdentity;
+    const free = !current || !holder || holder === spec.holder;
+    const expired = current !== undefined && !free && expiresAt(current) < Date.now();
+    if (free || expired) {
+      if (await write(kube, spec, current)) {
+        if (expired) {
+          core.warning(
+            `Took over lease ${spec.name} from ${holder}, which stopped renewing it at ${new Date(expiresAt(current) - (current.spec?.leaseDurationSeconds ?? 0) * 1000).toISOString()}.`
+          );
+        }
+        core.info(`Holding lease ${spec.name} in ${spec.namespace} as ${spec.holder}`);
+        return hold(kube, spec);
+      }
+      continue;
+    }
+    const since = current?.spec?.acquireTime
+      ? new Date(current.spec.acquireTime).toISOString()
+      : 'an unknown time';
+    if (Date.now() >= deadline) {
+      throw new SlipwayError(
+        `Another deploy holds lease ${spec.name} in namespace ${spec.namespace}: ${holder}, since ${since}${timeoutMs ? `; waited ${Math.round(timeoutMs / 1000)} s` : ''}.`,
+        {
+          hint: 'Raise lock-timeout to wait longer, or wait until that run ends (its lease expires 30 s after it stops renewing).'
+        }
+      );
+    }
+    if (waitingFor !== holder) {
+      core.info(`Waiting for ${holder} (holding lease ${spec.name} since ${since})`);
+      waitingFor = holder;
+    }
+    await new Promise(resolve => setTimeout(resolve, POLL_MS));
+  }
+}
+
+function hold(kube: KubeClient, spec: LeaseSpec): HeldLease {
+  const timer = setInterval(() => {
+    void read(kube, spec)
+      .then(current =>
+        current?.spec?.holderIdentity === spec.holder ? write(kube, spec, current) : false
+      )
+      .then(renewed => {
+        if (!renewed) core.warning(`Lease ${spec.name} is no longer held by this run.`);
+      })
+      .catch(error => core.warning(`Renewing lease ${spec.name} failed: ${String(error)}`));
+  }, RENEW_MS);
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      await releaseLease(kube, spec);
+    }
+  };
+}
+
+/** Deletes the lease when `spec.holder` still holds it (the post step calls this again). */
+export async function releaseLease(kube: KubeClient, spec: LeaseSpec): Promise<boolean> {
+  const current = await read(kube, spec);
+  if (current?.spec?.holderIdentity !== spec.holder) return false;
+  const { namespace, name } = spec;
+  try {
+    await kube.call(operation('delete', 'Lease', namespace, name), async () =>
+      (await leases(kube)).deleteNamespacedLease({
+        namespace,
+        name,
+        body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } }
+      })
+    );
+    core.info(`Released lease ${name}`);
+    return true;
+  } catch (error) {
+    if ([404, 409].includes(apiCode(error) ?? 0)) return false;
+    throw error;
+  }
+}
