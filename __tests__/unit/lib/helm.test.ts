@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  historyArgs,
   isLockedReleaseError,
   isPending,
   lastGoodRevision,
   latestRecordState,
+  listArgs,
   manifestDigest,
   manifestResources,
   parseHelmVersion,
@@ -11,6 +13,7 @@ import {
   parseReleaseStatus,
   rollbackArgs,
   showValuesArgs,
+  statusArgs,
   uninstallArgs,
   upgradeArgs,
   usesSecretStorage,
@@ -193,6 +196,29 @@ describe('status and history', () => {
       )
     ).toBe(true);
     expect(isLockedReleaseError('Error: timed out')).toBe(false);
+  });
+});
+
+describe('statusArgs, historyArgs and listArgs', () => {
+  const target = { release: 'app', namespace: 'pr-1', kubeconfig: '/k', context: 'ctx' };
+  const connection = ['--namespace', 'pr-1', '--kubeconfig', '/k', '--kube-context', 'ctx'];
+
+  it('asks status and the last 20 revisions as JSON', () => {
+    expect(statusArgs(target)).toEqual(['status', 'app', ...connection, '--output', 'json']);
+    expect(historyArgs(target)).toEqual([
+      'history',
+      'app',
+      ...connection,
+      '--output',
+      'json',
+      '--max',
+      '20'
+    ]);
+  });
+
+  it('lists releases in every state: --all on Helm 3, the default on Helm 4 (which refuses it)', () => {
+    expect(listArgs(target, 3)).toEqual(['list', ...connection, '--all', '--short']);
+    expect(listArgs({ namespace: 'pr-1' }, 4)).toEqual(['list', '--namespace', 'pr-1', '--short']);
   });
 });
 

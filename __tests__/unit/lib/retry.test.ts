@@ -3,6 +3,7 @@ import {
   backoffDelay,
   isTransientError,
   isTransientStatus,
+  poll,
   withRetry
 } from '../../../src/lib/retry.js';
 import { captureStdout } from '../../helpers/capture.js';
@@ -92,5 +93,39 @@ describe('withRetry', () => {
     expect(backoffDelay(1, 1000, 5000)).toBe(1000);
     expect(backoffDelay(3, 1000, 5000)).toBe(4000);
     expect(backoffDelay(10, 1000, 5000)).toBe(5000);
+  });
+});
+
+describe('poll', () => {
+  it('returns the first value that is not undefined, pausing between checks', async () => {
+    const answers = [undefined, undefined, 0];
+    const pauses: number[] = [];
+    const value = await poll(() => Promise.resolve(answers.shift()), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      sleep: async ms => {
+        pauses.push(ms);
+      }
+    });
+    // 0 is a value: only undefined means "not yet".
+    expect(value).toBe(0);
+    expect(pauses).toEqual([250, 250]);
+  });
+
+  it('answers undefined when the next pause would pass the deadline', async () => {
+    let checks = 0;
+    const started = Date.now();
+    const value = await poll(
+      () => {
+        checks += 1;
+        return Promise.resolve(undefined);
+      },
+      { timeoutMs: 150, intervalMs: 100 }
+    );
+    expect(value).toBeUndefined();
+    // Checked at 0 and ~100 ms; a third check would fall after the deadline, so none is made.
+    expect(checks).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+    expect(Date.now() - started).toBeLessThan(150);
   });
 });

@@ -19,7 +19,8 @@ import {
   renderUrlTemplate,
   runnerPlatform,
   selectVersion,
-  sha256File
+  sha256File,
+  sidecarChecksum
 } from '../../../src/lib/tools.js';
 import { captureStdout } from '../../helpers/capture.js';
 import { startHttpServer } from '../../helpers/http.js';
@@ -190,5 +191,48 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
 
   it('hashes files', async () => {
     expect(await sha256File(path.join(work, 'tool.tar.gz'))).toBe(sha);
+  });
+});
+
+describe('sidecarChecksum (real HTTP server)', () => {
+  const hex = 'AB'.repeat(32);
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+
+  beforeAll(async () => {
+    server = await startHttpServer((req, res) => {
+      const bodies: Record<string, string> = {
+        '/a.tgz.sha256sum': `${hex}  a.tgz\n`,
+        '/b.tgz.sha256': `${hex}\n`,
+        '/c.tgz.sha256sum': 'not a checksum\n',
+        '/c.tgz.sha256': `${hex}\n`
+      };
+      const body = bodies[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200);
+      res.end(body);
+    });
+  });
+
+  afterAll(() => server.close());
+
+  it('reads "<hex>  <name>" and bare "<hex>" files, lower-cased', async () => {
+    await expect(sidecarChecksum(`${server.url}/a.tgz`, ['.sha256sum'])).resolves.toBe(
+      hex.toLowerCase()
+    );
+    await expect(sidecarChecksum(`${server.url}/b.tgz`)).resolves.toBe(hex.toLowerCase());
+  });
+
+  it('tries the next suffix after a 404 or a body that is no checksum', async () => {
+    await expect(sidecarChecksum(`${server.url}/b.tgz`, ['.sha256sum', '.sha256'])).resolves.toBe(
+      hex.toLowerCase()
+    );
+    await expect(sidecarChecksum(`${server.url}/c.tgz`, ['.sha256sum', '.sha256'])).resolves.toBe(
+      hex.toLowerCase()
+    );
+  });
+
+  it('answers undefined when no suffix answers', async () => {
+    await expect(sidecarChecksum(`${server.url}/d.tgz`, ['.sha256sum', '.sha256'])).resolves.toBe(
+      undefined
+    );
   });
 });

@@ -111,8 +111,9 @@ export function historyArgs(target: HelmTarget & { release: string }): string[] 
   return ['history', target.release, ...targetArgs(target), '--output', 'json', '--max', '20'];
 }
 
-export function listArgs(target: HelmTarget): string[] {
-  return ['list', ...targetArgs(target), '--all', '--short'];
+/** Every release whatever its state: Helm 4 lists all states by default and dropped `--all`. */
+export function listArgs(target: HelmTarget, major: number): string[] {
+  return ['list', ...targetArgs(target), ...(major >= 4 ? [] : ['--all']), '--short'];
 }
 
 /** `helm show values`: the chart's default values (values.yaml), as YAML. */

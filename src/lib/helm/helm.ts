@@ -137,9 +137,12 @@ export class Helm {
     return result.exitCode === 0 ? parseHistory(result.stdout) : [];
   }
 
-  /** The names of every release in the namespace, whatever its state. */
+  /** The names of every release in the namespace, whatever its state; fails when helm cannot tell. */
   async list(target: HelmTarget): Promise<string[]> {
-    const result = await this.run(listArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    const result = await this.run(listArgs(target, this.major), QUERY_TIMEOUT_MS, QUIET);
+    if (result.exitCode !== 0) {
+      throw new SlipwayError(`helm list in ${target.namespace} failed: ${lastLine(result)}`);
+    }
     return result.stdout.trim().split('\n').filter(Boolean);
   }
 

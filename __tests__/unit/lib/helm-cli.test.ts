@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Helm, detectHelm, type HelmBinary } from '../../../src/lib/helm/helm.js';
+import { SlipwayError } from '../../../src/lib/errors.js';
+import { deleteNamespace, kubectl, uniqueName } from '../../helpers/kube.js';
+import { stackFact } from '../../helpers/stack.js';
+
+/** The Helm class against the real helm 3 and 4 binaries, a local chart and the stack's cluster. */
+
+const CHART = path.resolve('examples/charts/sample-app');
+
+let work: string;
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'helm-cli-'));
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A stand-in helm: a shell script printing `body`'s output. */
+function fakeHelm(name: string, body: string): string {
+  const file = path.join(work, name, 'helm');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/** A kubeconfig whose API server refuses connections. */
+function unreachableKubeconfig(): string {
+  const file = path.join(work, 'unreachable.kubeconfig');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: nobody, user: {token: x}}]',
+      'contexts: [{name: nowhere, context: {cluster: nowhere, user: nobody}}]',
+      'current-context: nowhere'
+    ].join('\n')
+  );
+  return file;
+}
+
+describe('detectHelm (real binaries)', () => {
+  it.each([
+    ['HELM3', 3],
+    ['HELM4', 4]
+  ])('tells the version of %s', async (fact, major) => {
+    const helmPath = stackFact(fact);
+    const found = await detectHelm(helmPath);
+    expect(found).toEqual({ path: helmPath, version: stackFact(`${fact}_VERSION`), major });
+    // Asked once per path: the same answer comes back.
+    expect(detectHelm(helmPath)).toBe(detectHelm(helmPath));
+  });
+
+  it('refuses Helm 2 and names the version', async () => {
+    const helm2 = fakeHelm('helm2', 'echo v2.17.0+ga690bad');
+    await expect(detectHelm(helm2)).rejects.toThrow(
+      `${helm2} is Helm v2.17.0; Slipway supports Helm 3 and 4.`
+    );
+  });
+
+  it('refuses a binary that cannot tell its version, and asks again next time', async () => {
+    const broken = fakeHelm('broken', 'echo "Error: unknown flag" >&2; exit 1');
+    const failure = detectHelm(broken);
+    await expect(failure).rejects.toThrow(`Cannot tell the version of ${broken}.`);
+    await expect(failure).rejects.toMatchObject({
+      hint: 'Use the helm-version input to install a known Helm 3 or 4.'
+    });
+    // A failed detection is not cached: once the binary answers, it is detected.
+    fakeHelm('broken', 'echo v3.17.3');
+    await expect(detectHelm(broken)).resolves.toEqual({
+      path: broken,
+      version: 'v3.17.3',
+      major: 3
+    });
+  });
+
+  it('refuses a binary that prints no version', async () => {
+    const noisy = fakeHelm('noisy', 'echo "Client: unknown"');
+    await expect(detectHelm(noisy)).rejects.toBeInstanceOf(SlipwayError);
+  });
+});
+
+describe.each(['HELM3', 'HELM4'])('Helm class with %s (no cluster)', fact => {
+  let helm: Helm;
+
+  beforeAll(async () => {
+    helm = new Helm(await detectHelm(stackFact(fact)), work);
+  });
+
+  it('exposes the binary version and major', () => {
+    expect(helm.version).toBe(stackFact(`${fact}_VERSION`));
+    expect(helm.major).toBe(fact === 'HELM3' ? 3 : 4);
+  });
+
+  it('reads a local chart’s default values', async () => {
+    const values = await helm.showValues({ chart: CHART });
+    expect(values).toMatchObject({
+      replicaCount: 1,
+      message: 'Hello from Slipway',
+      image: { repository: '127.0.0.1:25000/slipway/sample-app', tag: 'latest' },
+      service: { type: 'ClusterIP', port: 80 }
+    });
+  });
+
+  it('answers {} for a chart whose values.yaml is empty', async () => {
+    const chart = path.join(work, `empty-values-${fact}`);
+    mkdirSync(path.join(chart, 'templates'), { recursive: true });
+    writeFileSync(path.join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: empty\nversion: 0.1.0\n');
+    writeFileSync(path.join(chart, 'values.yaml'), '');
+    await expect(helm.showValues({ chart })).resolves.toEqual({});
+  });
+
+  it('answers undefined when helm cannot read the chart', async () => {
+    await expect(helm.showValues({ chart: path.join(work, 'no-such-chart') })).resolves.toBe(
+      undefined
+    );
+  });
+
+  describe('against an unreachable API server', () => {
+    const target = () => ({
+      release: 'app',
+      namespace: 'default',
+      kubeconfig: unreachableKubeconfig()
+    });
+
+    it('status fails naming the release and helm’s last error line', async () => {
+      const error = await helm.status(target()).then(
+        () => undefined,
+        (e: unknown) => e
+      );
+      expect(error).toBeInstanceOf(SlipwayError);
+      expect((error as Error).message).toMatch(/^helm status app failed: .*127\.0\.0\.1:1/);
+      expect((error as Error).message).toContain('connection refused');
+    });
+
+    it('history is empty when helm cannot tell', async () => {
+      await expect(helm.history(target())).resolves.toEqual([]);
+    });
+
+    it('list fails rather than answering "no releases"', async () => {
+      await expect(helm.list(target())).rejects.toThrow(
+        /^helm list in default failed: .*connection refused/
+      );
+    });
+  });
+});
+
+describe('Helm.showValues (a chart repository answering non-YAML)', () => {
+  it('answers undefined when helm prints something that is not YAML', async () => {
+    const stub = fakeHelm('bad-yaml', 'printf "key: [unclosed\\n"');
+    const helm = new Helm({ path: stub, version: 'v4.1.4', major: 4 }, work);
+    await expect(helm.showValues({ chart: CHART })).resolves.toBeUndefined();
+  });
+
+  it('answers {} when the values are a list, not a mapping', async () => {
+    const stub = fakeHelm('list-yaml', 'printf -- "- a\\n- b\\n"');
+    const helm = new Helm({ path: stub, version: 'v4.1.4', major: 4 }, work);
+    await expect(helm.showValues({ chart: CHART })).resolves.toEqual({});
+  });
+
+  it('passes helm’s discovery cache to a private directory under the work dir', async () => {
+    const stub = fakeHelm('env', 'echo "cache: $KUBECACHEDIR"');
+    const helm = new Helm({ path: stub, version: 'v4.1.4', major: 4 }, work);
+    await expect(helm.showValues({ chart: CHART })).resolves.toEqual({
+      cache: path.join(work, 'kube-cache')
+    });
+  });
+});
+
+describe.each(['HELM3', 'HELM4'])('Helm class with %s against the stack cluster', fact => {
+  let helm: Helm;
+  let binary: HelmBinary;
+  let namespace: string;
+  let valuesFile: string;
+  const release = 'app';
+  const target = () => ({ release, namespace, kubeconfig: stackFact('KUBECONFIG') });
+
+  beforeAll(async () => {
+    binary = await detectHelm(stackFact(fact));
+    helm = new Helm(binary, work);
+    namespace = uniqueName(`helm-cli-${binary.major}`);
+    kubectl(['create', 'namespace', namespace]);
+    valuesFile = path.join(work, `values-${fact}.yaml`);
+    writeFileSync(
+      valuesFile,
+      [
+        'image:',
+        `  repository: ${stackFact('SAMPLE_APP_IMAGE_PLAIN')}`,
+        `  digest: "${stackFact('SAMPLE_APP_V1_DIGEST')}"`,
+        'message: revision-one'
+      ].join('\n')
+    );
+  });
+
+  afterAll(() => {
+    try {
+      kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+    } catch {
+      deleteNamespace(namespace);
+    }
+  });
+
+  const plan = (extra: Partial<Parameters<Helm['upgrade']>[0]> = {}) => ({
+    ...target(),
+    chart: CHART,
+    valuesFiles: [valuesFile],
+    atomic: false,
+    wait: false,
+    timeoutMs: 60_000,
+    force: false,
+    ...extra
+  });
+
+  it('a release that does not exist has no status, history or listing', async () => {
+    await expect(helm.status(target())).resolves.toBeUndefined();
+    await expect(helm.history(target())).resolves.toEqual([]);
+    await expect(helm.list(target())).resolves.toEqual([]);
+  });
+
+  it('renders the chart with a client dry run, installing nothing', async () => {
+    const result = await helm.upgrade(plan({ dryRun: 'client', atomic: true, wait: true }));
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('kind: Deployment');
+    expect(result.stdout).toContain(`NAMESPACE: ${namespace}`);
+    expect(result.stdout).toContain(stackFact('SAMPLE_APP_V1_DIGEST'));
+    await expect(helm.status(target())).resolves.toBeUndefined();
+  });
+
+  it('installs, then reads status, history and the listing back', async () => {
+    const installed = await helm.upgrade(plan());
+    expect(installed.exitCode).toBe(0);
+
+    const status = await helm.status(target());
+    expect(status).toMatchObject({
+      name: release,
+      namespace,
+      revision: 1,
+      status: 'deployed'
+    });
+    expect(status?.manifest).toContain(
+      `${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${stackFact('SAMPLE_APP_V1_DIGEST')}`
+    );
+    expect(await helm.history(target())).toEqual([
+      expect.objectContaining({ revision: 1, status: 'deployed', chart: 'sample-app-0.1.0' })
+    ]);
+    expect(await helm.list(target())).toEqual([release]);
+  });
+
+  it('upgrades, and rolls back to an earlier revision', async () => {
+    expect((await helm.upgrade(plan())).exitCode).toBe(0);
+    expect((await helm.status(target()))?.revision).toBe(2);
+
+    const rolledBack = await helm.rollback({ ...target(), timeoutMs: 120_000 }, 1);
+    expect(rolledBack.exitCode).toBe(0);
+    const status = await helm.status(target());
+    expect(status).toMatchObject({ revision: 3, status: 'deployed' });
+    expect((await helm.history(target())).map(entry => entry.revision)).toEqual([1, 2, 3]);
+  }, 180_000);
+
+  it('fails an upgrade whose rollout outlasts helm’s --timeout, and rolls back when atomic', async () => {
+    const stuck = path.join(work, `stuck-${fact}.yaml`);
+    writeFileSync(stuck, 'nodeSelector:\n  slipway.test/none: "true"\n');
+    const started = Date.now();
+    const result = await helm.upgrade(
+      plan({ valuesFiles: [valuesFile, stuck], atomic: true, timeoutMs: 3_000 })
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(`${result.stdout}\n${result.stderr}`).toMatch(/context deadline exceeded|timed out/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    // The atomic failure put the release back on a deployed revision.
+    const status = await helm.status(target());
+    expect(status?.status).toBe('deployed');
+    expect(status?.revision).toBe(5);
+  }, 120_000);
+
+  it('uninstalls the release', async () => {
+    const result = await helm.uninstall({ ...target(), timeoutMs: 60_000, wait: true });
+    expect(result.exitCode).toBe(0);
+    await expect(helm.status(target())).resolves.toBeUndefined();
+    await expect(helm.list(target())).resolves.toEqual([]);
+  }, 120_000);
+});
