@@ -357,6 +357,25 @@ describe('helm-deploy-namespace (Helm 4)', () => {
     expect(kubectl(['get', 'deployments', '-n', namespace, '-o', 'name']).trim()).toBe('');
   }, 120_000);
 
+  it('force: true replaces resources on Helm 4 (client-side, as --force-replace requires)', async () => {
+    const namespace = newNamespace('hdn-force');
+    const base = { release: 'web', namespace, chart, ...app() };
+    expect((await runMain('helm-deploy-namespace', base, { env: env() })).exitCode).toBe(0);
+    const forced = await runMain(
+      'helm-deploy-namespace',
+      { ...base, ...app(2), force: 'true' },
+      { env: env() }
+    );
+    expect({
+      code: forced.exitCode,
+      log: forced.exitCode ? forced.stdout.slice(-1500) : ''
+    }).toEqual({ code: 0, log: '' });
+    expect(forced.outputs).toMatchObject({ revision: '2', status: 'deployed' });
+    expect(deployment(namespace, 'web').spec.template.spec.containers[0]?.image).toBe(
+      `${repository()}@${digestOf(2)}`
+    );
+  }, 120_000);
+
   it('dry-run renders and diffs without changing the release', async () => {
     const namespace = newNamespace('hdn-dry');
     const base = { release: 'web', namespace, chart, ...app(), set: 'message=first' };

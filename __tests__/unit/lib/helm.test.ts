@@ -70,6 +70,8 @@ describe('upgradeArgs', () => {
   it('uses --force-replace on Helm 4, never --force', () => {
     const args = upgradeArgs({ ...plan, force: true }, 4);
     expect(args).toContain('--force-replace');
+    // Helm 4 refuses --force-replace with server-side apply (its default).
+    expect(args).toContain('--server-side=false');
     expect(args).not.toContain('--force');
   });
   it('passes no wait flag when neither atomic nor wait', () => {

@@ -71,7 +71,9 @@ export function upgradeArgs(plan: UpgradePlan, major: number): string[] {
     if (plan.atomic) args.push(helm4 ? '--rollback-on-failure' : '--atomic');
     if (plan.wait || plan.atomic) args.push(helm4 ? '--wait=watcher' : '--wait');
   }
-  if (plan.force) args.push(helm4 ? '--force-replace' : '--force');
+  // Helm 4 refuses --force-replace with its default server-side apply: forcing means a
+  // client-side replace, so say so.
+  if (plan.force) args.push(...(helm4 ? ['--force-replace', '--server-side=false'] : ['--force']));
   if (plan.historyMax !== undefined) args.push('--history-max', String(plan.historyMax));
   args.push('--timeout', formatGoDuration(plan.timeoutMs));
   return args;
