@@ -80,7 +80,12 @@ is_running() {
   local f="$PID_DIR/$1.pid" pid
   [[ -f $f ]] || return 1
   pid="$(cat "$f")"
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(cat "$PID_DIR/$1.cmd" 2>/dev/null || echo "$1")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  # A captured string, not `tr … | grep -q`: under pipefail an early grep exit can fail the pipe.
+  local cmdline program
+  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  program="$(cat "$PID_DIR/$1.cmd" 2>/dev/null || echo "$1")"
+  [[ $cmdline == *"$program"* ]]
 }
 
 # stop_daemon NAME: SIGTERM, then SIGKILL after 10s.

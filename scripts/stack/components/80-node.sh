@@ -59,7 +59,8 @@ kube() { kubectl --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 # each other and to the host (the stack), never beyond: forwarding out of the bridge is dropped.
 network_up() {
   ip link show "$NODE_BRIDGE" >/dev/null 2>&1 || ip link add "$NODE_BRIDGE" type bridge
-  ip addr show dev "$NODE_BRIDGE" | grep -qF " $NODE_IP/" || ip addr add "$NODE_IP/${POD_CIDR#*/}" dev "$NODE_BRIDGE"
+  # (Not `ip … | grep -q`: under pipefail, grep's early exit can fail the pipeline with SIGPIPE.)
+  [[ $(ip -4 addr show dev "$NODE_BRIDGE") == *" $NODE_IP/"* ]] || ip addr add "$NODE_IP/${POD_CIDR#*/}" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
   # ClusterIP traffic between pods is routed through the host (kube-proxy's DNAT).
   sysctl -qw net.ipv4.ip_forward=1
