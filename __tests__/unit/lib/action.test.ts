@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { runAction } from '../../../src/lib/action.js';
 import { InputError, SlipwayError, describeError } from '../../../src/lib/errors.js';
 import { clearSecretsForTesting, registerSecret } from '../../../src/lib/secrets.js';
@@ -78,5 +78,43 @@ describe('runAction', () => {
     );
     expect(output).toContain('::warning::Cleanup did not complete: rm failed');
     expect(process.exitCode).toBeUndefined();
+  });
+
+  it('on SIGINT/SIGTERM tells the running tools once, then ends the step after the grace period', async () => {
+    const before = new Set(process.listeners('SIGINT'));
+    let finish = (): void => {};
+    const main = new Promise<void>(resolve => (finish = resolve));
+    let running: Promise<void> = Promise.resolve();
+    await captureStdout(async () => void (running = runAction(() => main)));
+    const added = process.listeners('SIGINT').filter(listener => !before.has(listener));
+    const onTerm = process.listeners('SIGTERM').filter(listener => added.includes(listener));
+    expect(added).toHaveLength(1);
+    expect(onTerm).toEqual(added);
+    const exit = jest.spyOn(process, 'exit').mockImplementation(() => undefined as never);
+    jest.useFakeTimers();
+    try {
+      const handler = added[0] as (signal: NodeJS.Signals) => void;
+      const { output } = await captureStdout(async () => {
+        handler('SIGINT');
+        handler('SIGTERM');
+        jest.advanceTimersByTime(8_999);
+        expect(exit).not.toHaveBeenCalled();
+        jest.advanceTimersByTime(1);
+      });
+      expect(output).toContain('Received SIGINT: cancelling (0 running tool(s) told to stop).');
+      expect(output).toContain('Received SIGTERM; still stopping after SIGINT.');
+      expect(output).toContain('::error::The step was cancelled (SIGINT).');
+      expect(exit).toHaveBeenCalledTimes(1);
+      expect(exit).toHaveBeenCalledWith(1);
+    } finally {
+      jest.useRealTimers();
+      exit.mockRestore();
+      for (const listener of added) {
+        process.removeListener('SIGINT', listener);
+        process.removeListener('SIGTERM', listener);
+      }
+      finish();
+      await captureStdout(() => running);
+    }
   });
 });

@@ -1,9 +1,19 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { STATE, stateKeyNames } from '../../../src/lib/state.js';
+import { captureStdout } from '../../helpers/capture.js';
 
 const saved = { ...process.env };
 afterEach(() => {
   for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+});
+
+beforeEach(() => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'slipway-state-')), 'state');
+  writeFileSync(file, '');
+  process.env.GITHUB_STATE = file;
 });
 
 describe('STATE', () => {
@@ -19,5 +29,30 @@ describe('STATE', () => {
     expect(STATE.setup.buildkitdPid.get()).toBe(4242);
     expect(STATE.setup.kubeBuilder.get()).toEqual({ namespace: 'ci', pod: 'p' });
     expect(STATE.login.dockerConfigDir.get()).toBeUndefined();
+  });
+
+  it('saves each kind of value as the runner stores it, and clears it', async () => {
+    const { output } = await captureStdout(async () => {
+      STATE.setup.buildkitdDir.save('/tmp/bk');
+      STATE.setup.buildkitdPid.save(4242);
+      STATE.deploy.inFlight.save({
+        release: 'web',
+        namespace: 'pr-1',
+        helm: { path: '/bin/helm', version: 'v4.1.4', major: 4 },
+        latest: 3,
+        deployed: 2,
+        timeoutMs: 1000,
+        atomic: true
+      });
+      STATE.deploy.inFlight.clear();
+    });
+    const saved = readFileSync(process.env.GITHUB_STATE ?? '', 'utf8');
+    expect(output).toBe('');
+    expect(saved).toContain('setup_buildkitd_dir<<');
+    expect(saved).toMatch(/setup_buildkitd_pid<<(\S+)\n4242\n\1\n/);
+    expect(saved).toMatch(
+      /deploy_in_flight<<(\S+)\n\{"release":"web","namespace":"pr-1","helm":\{"path":"\/bin\/helm","version":"v4.1.4","major":4\},"latest":3,"deployed":2,"timeoutMs":1000,"atomic":true\}\n\1\n/
+    );
+    expect(saved).toMatch(/deploy_in_flight<<(\S+)\n\n\1\n$/);
   });
 });
