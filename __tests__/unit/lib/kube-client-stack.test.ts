@@ -24,6 +24,39 @@ const kwokPodSpec = (): V1Pod['spec'] => ({
 });
 
 describe('KubeClient against the stack API server', () => {
+  it('lists Secret labels by selector, metadata only (what the pending-release check reads)', async () => {
+    for (const [name, status] of [
+      ['sh.helm.release.v1.web.v1', 'superseded'],
+      ['sh.helm.release.v1.web.v2', 'pending-upgrade'],
+      ['other', 'deployed']
+    ] as const) {
+      kubectl([
+        '-n',
+        namespace,
+        'create',
+        'secret',
+        'generic',
+        name,
+        '--from-literal=release=not-to-be-read'
+      ]);
+      kubectl([
+        '-n',
+        namespace,
+        'label',
+        'secret',
+        name,
+        `status=${status}`,
+        `owner=${name === 'other' ? 'someone' : 'helm'}`,
+        'name=web'
+      ]);
+    }
+    const labels = await client.listSecretLabels(namespace, 'owner=helm,name=web');
+    expect(labels.map(item => item.labels?.status).sort()).toEqual([
+      'pending-upgrade',
+      'superseded'
+    ]);
+  });
+
   it('finds, creates, replaces and deletes a Secret; a stale write is refused', async () => {
     expect(await client.findSecret(namespace, 'creds')).toBeUndefined();
     const created = await client.writeSecret(namespace, {

@@ -11,7 +11,7 @@ import type {
   V1ServiceAccount
 } from '@kubernetes/client-node';
 import { withRetry, type RetryOptions } from '../retry.js';
-import { proxyGet, type ProxyResponse } from './proxy.js';
+import { apiGet, proxyGet, type ProxyResponse } from './proxy.js';
 import {
   loadClientNode,
   loadKubeConfig,
@@ -187,13 +187,21 @@ export class KubeClient {
     namespace: string,
     labelSelector: string
   ): Promise<Array<{ labels?: Record<string, string> | undefined }>> {
-    const list = await this.call(operation('list', 'Secret', namespace), () =>
-      this.api.listNamespacedSecret(
-        { namespace, labelSelector },
-        this.k8s.setHeaderOptions('Accept', METADATA_ONLY)
-      )
-    );
-    return list.items.map(item => ({ labels: item.metadata?.labels }));
+    // Raw: client-node's typed list reads a PartialObjectMetadataList's items as null.
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`;
+    const list = await this.call(operation('list', 'Secret', namespace), async () => {
+      const answer = await apiGet(this.target, path, {
+        accept: METADATA_ONLY,
+        timeoutMs: 30_000,
+        limit: 8 * 1024 * 1024
+      });
+      if (answer.status !== 200)
+        throw Object.assign(new Error(answer.body), { code: answer.status, body: answer.body });
+      return JSON.parse(answer.body) as {
+        items?: Array<{ metadata?: { labels?: Record<string, string> } }>;
+      };
+    });
+    return (list.items ?? []).map(item => ({ labels: item.metadata?.labels }));
   }
 
   async createPod(namespace: string, body: V1Pod): Promise<V1Pod> {

@@ -19,7 +19,7 @@ const PROXY_BODY_LIMIT = 4096;
  * server's service proxy. Every status is an answer (the app's or the proxy's); only a failed
  * connection or `timeoutMs` without an answer throws. Not retried: the caller polls.
  */
-export async function proxyGet(
+export function proxyGet(
   target: Pick<KubeTarget, 'server' | 'config'>,
   request: {
     namespace: string;
@@ -30,27 +30,48 @@ export async function proxyGet(
   }
 ): Promise<ProxyResponse> {
   const { namespace, service, port, path, timeoutMs } = request;
-  const base = target.server.replace(/\/+$/, '');
-  const url = new URL(
-    `${base}/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`
+  return apiGet(
+    target,
+    `/api/v1/namespaces/${namespace}/services/${service}:${port}/proxy${path}`,
+    {
+      accept: '*/*',
+      timeoutMs,
+      limit: PROXY_BODY_LIMIT
+    }
   );
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: '*/*' } };
-  await target.config.applyToHTTPSOptions(options);
+}
+
+/**
+ * A raw GET against the API server with the kubeconfig's TLS and credentials: for answers the
+ * typed client cannot read (the service proxy's, a PartialObjectMetadataList). The body is cut at
+ * `limit` bytes.
+ */
+export async function apiGet(
+  target: Pick<KubeTarget, 'server' | 'config'>,
+  path: string,
+  options: { accept: string; timeoutMs: number; limit: number }
+): Promise<ProxyResponse> {
+  const url = new URL(`${target.server.replace(/\/+$/, '')}${path}`);
+  const requestOptions: https.RequestOptions = {
+    method: 'GET',
+    headers: { Accept: options.accept }
+  };
+  await target.config.applyToHTTPSOptions(requestOptions);
   const secure = url.protocol === 'https:';
-  if (!secure) delete options.agent;
+  if (!secure) delete requestOptions.agent;
   return new Promise((resolve, reject) => {
-    const request = (secure ? https : http).request(url, options, response => {
+    const request = (secure ? https : http).request(url, requestOptions, response => {
       const chunks: Buffer[] = [];
       let size = 0;
       const done = () =>
         resolve({
           status: response.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8').slice(0, PROXY_BODY_LIMIT)
+          body: Buffer.concat(chunks).toString('utf8').slice(0, options.limit)
         });
       response.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
-        if (size >= PROXY_BODY_LIMIT) {
+        if (size >= options.limit) {
           response.destroy();
           done();
         }
@@ -58,8 +79,8 @@ export async function proxyGet(
       response.on('end', done);
       response.on('error', reject);
     });
-    request.setTimeout(timeoutMs, () =>
-      request.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`))
+    request.setTimeout(options.timeoutMs, () =>
+      request.destroy(new Error(`no answer within ${Math.round(options.timeoutMs / 1000)}s`))
     );
     request.on('error', reject);
     request.end();
