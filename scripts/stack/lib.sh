@@ -114,3 +114,94 @@ go_build_module() {
   mkdir -p "$outdir"
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$outdir/" "$@")
 }
+
+# --- shared by components -----------------------------------------------------------------------
+# Where the control plane (50-kube) keeps its certificates and listens; the node's kubelet and
+# kube-proxy (80-node) get kubeconfigs from the same CA.
+KUBE_PKI="$STACK_DIR/kube/pki"
+KUBE_SERVER="https://127.0.0.1:$KUBE_APISERVER_PORT"
+BUILDKIT_BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION"
+
+# write_kubeconfig FILE CERT_NAME: a private kubeconfig for the user of $KUBE_PKI/CERT_NAME.pem.
+write_kubeconfig() {
+  (umask 077 && cat > "$1" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+  - name: slipway
+    cluster:
+      server: $KUBE_SERVER
+      certificate-authority: $KUBE_PKI/ca.pem
+users:
+  - name: $2
+    user:
+      client-certificate: $KUBE_PKI/$2.pem
+      client-key: $KUBE_PKI/$2-key.pem
+contexts:
+  - name: slipway
+    context:
+      cluster: slipway
+      user: $2
+current-context: slipway
+YAML
+  )
+}
+
+# Images the stack builds FROM scratch and pushes to both registries (60-images, 65-buildpacks).
+# fact KEY: a fact another component wrote with write_env (their values are known once they are up).
+fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
+
+# A DOCKER_CONFIG for buildctl (it reads registry auth client-side), private and short-lived.
+with_registry_auth() {
+  local dir auth rc=0
+  dir="$(mktemp -d)"
+  auth="$(printf '%s:%s' "$(fact REGISTRY_USER)" "$(cat "$(fact REGISTRY_PASSWORD_FILE)")" | base64 -w0)"
+  (umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}' "$(fact REGISTRY_TLS)" "$auth" > "$dir/config.json")
+  # Removed even when the command fails (set -e would otherwise leave the credentials behind).
+  DOCKER_CONFIG="$dir" "$@" || rc=$?
+  rm -rf "$dir"
+  return $rc
+}
+
+registry_url() { # registry_url REGISTRY: https for the TLS registry, http for the plain one
+  if [[ $1 == "$(fact REGISTRY_TLS)" ]]; then echo "https://$1"; else echo "http://$1"; fi
+}
+
+# registry_curl REGISTRY CURL_ARGS...: curl with the TLS registry's CA and credentials (on stdin).
+registry_curl() {
+  local registry="$1" auth=(); shift
+  [[ $registry == "$(fact REGISTRY_TLS)" ]] && auth=(--cacert "$(fact REGISTRY_CA)" -K -)
+  curl -fs "${auth[@]}" -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' "$@" \
+    <<<"user = \"$(fact REGISTRY_USER):$(cat "$(fact REGISTRY_PASSWORD_FILE)")\""
+}
+
+has_tag() { # has_tag REGISTRY REPO TAG
+  registry_curl "$1" -o /dev/null "$(registry_url "$1")/v2/$2/manifests/$3"
+}
+
+# The digest the registry serves for REPO:TAG (what a kubelet pulling the tag gets).
+tag_digest() { # tag_digest REGISTRY REPO TAG
+  registry_curl "$1" -I "$(registry_url "$1")/v2/$2/manifests/$3" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
+}
+
+# build_image CONTEXT NAME...: builds CONTEXT's Dockerfile (FROM scratch) and pushes every NAME.
+build_image() {
+  local context="$1" names; shift
+  names="$(IFS=,; echo "$*")"
+  with_registry_auth "$BUILDKIT_BIN/buildctl" --addr "$(fact BUILDKIT_HOST)" build --progress=quiet \
+    --frontend dockerfile.v0 --local context="$context" --local dockerfile="$context" \
+    --output "type=image,\"name=$names\",push=true"
+}
+
+# both_registries REPO TAG...: the names of REPO:TAG in the plain and in the TLS registry.
+both_registries() {
+  local repo="$1" registry tag; shift
+  for registry in "$(fact REGISTRY_PLAIN)" "$(fact REGISTRY_TLS)"; do
+    for tag in "$@"; do echo "$registry/$repo:$tag"; done
+  done
+}
+
+on_both_registries() { # on_both_registries REPO TAG
+  has_tag "$(fact REGISTRY_PLAIN)" "$1" "$2" && has_tag "$(fact REGISTRY_TLS)" "$1" "$2"
+}
+

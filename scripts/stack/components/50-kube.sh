@@ -6,12 +6,12 @@
 # become Ready (kwok sets pod status; no container runs and no image is pulled).
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/kube"
-PKI="$STATE/pki"
+PKI="$KUBE_PKI"
 KUBE_BIN="$BIN_CACHE/kubernetes-$KUBERNETES_VERSION"
 KWOK_BIN="$BIN_CACHE/kwok-$KWOK_VERSION"
 ETCD_BIN="$BIN_CACHE/etcd-$ETCD_VERSION"
 KUBECONFIG_ADMIN="$STACK_DIR/kubeconfig"
-SERVER="https://127.0.0.1:$KUBE_APISERVER_PORT"
+SERVER="$KUBE_SERVER"
 CONTROLLER_MANAGER_PORT=25257
 SCHEDULER_PORT=25259
 KWOK_PORT=25247
@@ -97,29 +97,6 @@ extendedKeyUsage=serverAuth"
   echo "$PKI_GENERATION" > "$PKI/generation"
 }
 
-write_kubeconfig() { # write_kubeconfig FILE CERT_NAME
-  (umask 077 && cat > "$1" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-  - name: slipway
-    cluster:
-      server: $SERVER
-      certificate-authority: $PKI/ca.pem
-users:
-  - name: $2
-    user:
-      client-certificate: $PKI/$2.pem
-      client-key: $PKI/$2-key.pem
-contexts:
-  - name: slipway
-    context:
-      cluster: slipway
-      user: $2
-current-context: slipway
-YAML
-  )
-}
 
 # --- daemons ------------------------------------------------------------------------------------
 start_etcd() {

@@ -8,7 +8,7 @@
 #     sha256, for setup-buildctl's download/verify/cache tests.
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/images"
-BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION"
+BIN="$BUILDKIT_BIN"
 FRONTEND_REPO="slipway/dockerfile-frontend"
 PAUSE_REPO="slipway/pause"
 PROBE_REPO="slipway/probe"
@@ -17,62 +17,6 @@ SAMPLE_APP_REPO="slipway/sample-app"
 TARBALL="$SLIPWAY_CACHE/dist/buildkit-$BUILDKIT_VERSION.linux-amd64.tar.gz"
 
 install() { :; }
-
-fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
-
-# A DOCKER_CONFIG for buildctl (it reads registry auth client-side), private and short-lived.
-with_registry_auth() {
-  local dir auth
-  dir="$(mktemp -d)"
-  auth="$(printf '%s:%s' "$(fact REGISTRY_USER)" "$(cat "$(fact REGISTRY_PASSWORD_FILE)")" | base64 -w0)"
-  (umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}' "$(fact REGISTRY_TLS)" "$auth" > "$dir/config.json")
-  DOCKER_CONFIG="$dir" "$@"
-  local rc=$?
-  rm -rf "$dir"
-  return $rc
-}
-
-registry_url() { # registry_url REGISTRY: https for the TLS registry, http for the plain one
-  if [[ $1 == "$(fact REGISTRY_TLS)" ]]; then echo "https://$1"; else echo "http://$1"; fi
-}
-
-# registry_curl REGISTRY CURL_ARGS...: curl with the TLS registry's CA and credentials (on stdin).
-registry_curl() {
-  local registry="$1" auth=(); shift
-  [[ $registry == "$(fact REGISTRY_TLS)" ]] && auth=(--cacert "$(fact REGISTRY_CA)" -K -)
-  curl -fs "${auth[@]}" -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' "$@" \
-    <<<"user = \"$(fact REGISTRY_USER):$(cat "$(fact REGISTRY_PASSWORD_FILE)")\""
-}
-
-has_tag() { # has_tag REGISTRY REPO TAG
-  registry_curl "$1" -o /dev/null "$(registry_url "$1")/v2/$2/manifests/$3"
-}
-
-# The digest the registry serves for REPO:TAG (what a kubelet pulling the tag gets).
-tag_digest() { # tag_digest REGISTRY REPO TAG
-  registry_curl "$1" -I "$(registry_url "$1")/v2/$2/manifests/$3" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
-}
-
-# build_image CONTEXT NAME...: builds CONTEXT's Dockerfile (FROM scratch) and pushes every NAME.
-build_image() {
-  local context="$1" names; shift
-  names="$(IFS=,; echo "$*")"
-  with_registry_auth "$BIN/buildctl" --addr "$(fact BUILDKIT_HOST)" build --progress=quiet \
-    --frontend dockerfile.v0 --local context="$context" --local dockerfile="$context" \
-    --output "type=image,\"name=$names\",push=true"
-}
-
-# both_registries REPO TAG...: the names of REPO:TAG in the plain and in the TLS registry.
-both_registries() {
-  local repo="$1" registry tag; shift
-  for registry in "$(fact REGISTRY_PLAIN)" "$(fact REGISTRY_TLS)"; do
-    for tag in "$@"; do echo "$registry/$repo:$tag"; done
-  done
-}
-
-on_both_registries() { # on_both_registries REPO TAG
-  has_tag "$(fact REGISTRY_PLAIN)" "$1" "$2" && has_tag "$(fact REGISTRY_TLS)" "$1" "$2"
-}
 
 # Images are rebuilt when their sources change: each carries a tag named after a hash of them.
 source_tag() { echo "src-$(cat "$@" | sha256sum | cut -c1-12)"; }

@@ -11,7 +11,6 @@
 source "$(dirname "$0")/../lib.sh"
 LIFECYCLE_VERSION="${LIFECYCLE_VERSION:-v0.21.13}"
 STATE="$STACK_DIR/buildpacks"
-BUILDCTL_BIN="$BIN_CACHE/buildkit-$BUILDKIT_VERSION/buildctl"
 LIFECYCLE_BIN="$BIN_CACHE/lifecycle-$LIFECYCLE_VERSION"
 BUILDPACK_SRC="$STACK_ROOT/cnb-procfile"
 BUILDPACK_ID="slipway/procfile"
@@ -41,45 +40,6 @@ install() {
   rm -rf "$LIFECYCLE_BIN" && mv "$LIFECYCLE_BIN.tmp" "$LIFECYCLE_BIN"
 }
 
-fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
-
-# A DOCKER_CONFIG for buildctl (it reads registry auth client-side), private and short-lived.
-with_registry_auth() {
-  local dir auth rc=0
-  dir="$(mktemp -d)"
-  auth="$(printf '%s:%s' "$(fact REGISTRY_USER)" "$(cat "$(fact REGISTRY_PASSWORD_FILE)")" | base64 -w0)"
-  (umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}' "$(fact REGISTRY_TLS)" "$auth" > "$dir/config.json")
-  DOCKER_CONFIG="$dir" "$@" || rc=$?
-  rm -rf "$dir"
-  return $rc
-}
-
-has_tag() { # has_tag REGISTRY REPO TAG
-  local registry="$1" scheme=http auth=()
-  if [[ $registry == "$(fact REGISTRY_TLS)" ]]; then scheme=https auth=(--cacert "$(fact REGISTRY_CA)" -K -); fi
-  curl -fs -o /dev/null "${auth[@]}" \
-    -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' \
-    "$scheme://$registry/v2/$2/manifests/$3" \
-    <<<"user = \"$(fact REGISTRY_USER):$(cat "$(fact REGISTRY_PASSWORD_FILE)")\""
-}
-
-# build_image CONTEXT NAME...: builds CONTEXT's Dockerfile (FROM scratch) and pushes every NAME.
-build_image() {
-  local context="$1" names; shift
-  names="$(IFS=,; echo "$*")"
-  with_registry_auth "$BUILDCTL_BIN" --addr "$(fact BUILDKIT_HOST)" build --progress=quiet \
-    --frontend dockerfile.v0 --local context="$context" --local dockerfile="$context" \
-    --output "type=image,\"name=$names\",push=true"
-}
-
-both_registries() { # both_registries REPO TAG...
-  local repo="$1" registry tag; shift
-  for registry in "$(fact REGISTRY_PLAIN)" "$(fact REGISTRY_TLS)"; do
-    for tag in "$@"; do echo "$registry/$repo:$tag"; done
-  done
-}
-
-on_both_registries() { has_tag "$(fact REGISTRY_PLAIN)" "$1" "$2" && has_tag "$(fact REGISTRY_TLS)" "$1" "$2"; }
 
 # the C libraries of NODE_LIBS at their paths, under ROOTFS.
 copy_libs() { local lib; for lib in "${NODE_LIBS[@]}"; do cp --parents -L "$lib" "$1"; done; }

@@ -9,7 +9,6 @@ ROOT="$STATE/files"
 
 install() { command -v python3 >/dev/null || die "python3 is needed for the mirror's static file server"; }
 
-fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
 
 # get.helm.sh layout: helm-<v>-linux-amd64.tar.gz holding linux-amd64/helm, plus .sha256sum.
 publish_helm() {

@@ -7,7 +7,6 @@
 # registry/git/mirror.$STACK_DOMAIN. Their traffic cannot leave the machine.
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/node"
-PKI="$STACK_DIR/kube/pki"
 KUBECONFIG_ADMIN="$STACK_DIR/kubeconfig"
 KUBE_BIN="$BIN_CACHE/kubernetes-$KUBERNETES_VERSION"
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
@@ -23,7 +22,6 @@ KUBE_PROXY_METRICS_PORT=25249
 COREDNS_HEALTH_PORT=25181
 COREDNS_READY_PORT=25182
 FORWARD_CHAIN=SLIPWAY-POD-EGRESS
-SERVER="https://127.0.0.1:$KUBE_APISERVER_PORT"
 
 install() {
   [[ -x $CNI_BIN_DIR/bridge && -x $CNI_BIN_DIR/host-local && -x $CNI_BIN_DIR/loopback ]] ||
@@ -50,7 +48,6 @@ install_coredns() {
   rm -rf "$COREDNS_BIN" && mv "$COREDNS_BIN.tmp" "$COREDNS_BIN"
 }
 
-fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
 kube() { kubectl --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
 # --- network ------------------------------------------------------------------------------------
@@ -164,23 +161,6 @@ TOML
 containerd_ready() { "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_SOCKET" version; }
 
 # --- kubelet, kube-proxy, CoreDNS ---------------------------------------------------------------
-write_kubeconfig() { # write_kubeconfig FILE CERT_NAME
-  (umask 077 && cat > "$1" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-  - name: slipway
-    cluster: {server: "$SERVER", certificate-authority: "$PKI/ca.pem"}
-users:
-  - name: $2
-    user: {client-certificate: "$PKI/$2.pem", client-key: "$PKI/$2-key.pem"}
-contexts:
-  - name: slipway
-    context: {cluster: slipway, user: $2}
-current-context: slipway
-YAML
-  )
-}
 
 write_kubelet_config() {
   # Pods resolve through the cluster DNS only: the host's resolver is not theirs to use.
@@ -196,7 +176,7 @@ healthzPort: $KUBELET_HEALTHZ_PORT
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
-  x509: {clientCAFile: "$PKI/ca.pem"}
+  x509: {clientCAFile: "$KUBE_PKI/ca.pem"}
 authorization: {mode: Webhook}
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCKET
 # cgroup v1 here: fatal by default since 1.35 (KEP-5573); cgroupfs, as no systemd runs.
