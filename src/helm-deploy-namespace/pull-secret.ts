@@ -13,6 +13,7 @@ import {
   parseDockerConfig,
   type RegistryCredential
 } from '../lib/registry/index.js';
+import { withRetry } from '../lib/retry.js';
 import { registerSecretWithEncodings } from '../lib/secrets.js';
 import {
   DOCKERCONFIGJSON_TYPE,
@@ -242,15 +243,15 @@ async function removeFromServiceAccount(
   });
 }
 
-/** Read-modify-write loops: another deploy into the namespace may write in between (409). */
-async function withConflictRetry<T>(attempt: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      // 409 from a replace (changed since read) or a create (someone created it first).
-      if (apiCode(error) !== 409 || i >= attempts) throw error;
-      core.debug(`conflict writing a pull secret or ServiceAccount; retrying (${i}/${attempts})`);
-    }
-  }
+/**
+ * Read-modify-write loops: another deploy into the namespace may write in between. A 409 from a
+ * replace (changed since read) or a create (someone created it first) means read again, at once.
+ */
+function withConflictRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  return withRetry(attempt, {
+    attempts: 5,
+    baseDelayMs: 0,
+    description: 'writing a pull secret or ServiceAccount (409 conflict)',
+    isTransient: error => apiCode(error) === 409
+  });
 }
