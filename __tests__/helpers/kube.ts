@@ -1,3 +1,4 @@
+import { afterAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { registryPassword, stackFact } from './stack.js';
@@ -124,4 +125,18 @@ export function podImageDigests(namespace: string): string[] {
     .flatMap(pod => pod.status?.containerStatuses ?? [])
     .filter(status => status.ready)
     .map(status => (status.imageID ?? '').replace(/^.*@/, ''));
+}
+
+/**
+ * For a test file: a function that names a fresh namespace (`prefix-xxxxxx`), each deleted with
+ * everything in it after the file's tests.
+ */
+export function namespacesDeletedAfterAll(): (prefix: string) => string {
+  const created: string[] = [];
+  afterAll(() => created.forEach(deleteNamespace));
+  return prefix => {
+    const name = uniqueName(prefix);
+    created.push(name);
+    return name;
+  };
 }

@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, runMain, visibleText } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -13,14 +13,7 @@ import { pathWithHelm, stackFact } from '../helpers/stack.js';
  * service proxy (passing, and failing into a rollback).
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
-
-function newNamespace(prefix: string): string {
-  const name = uniqueName(prefix);
-  created.push(name);
-  return name;
-}
+const newNamespace = namespacesDeletedAfterAll();
 
 const env = () => ({ PATH: pathWithHelm(stackFact('HELM4')), KUBECONFIG: stackFact('KUBECONFIG') });
 const repository = () => stackFact('SAMPLE_APP_IMAGE_PLAIN');

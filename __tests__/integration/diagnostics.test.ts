@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { projectRoot, runMain, type ActionRun } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, podImageDigests, uniqueName } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll, podImageDigests } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -13,8 +13,7 @@ import { pathWithHelm, stackFact } from '../helpers/stack.js';
  * (the sample app 1.0.0 from the plain registry), fails revision 2, and expects revision 3.
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
+const newNamespace = namespacesDeletedAfterAll();
 
 const env = () => ({ PATH: pathWithHelm(stackFact('HELM4')), KUBECONFIG: stackFact('KUBECONFIG') });
 const plain = () => stackFact('SAMPLE_APP_IMAGE_PLAIN');
@@ -50,8 +49,7 @@ interface Failure {
  * outputs, the outcome line, and that the previous release answers over HTTP on image 1.0.0.
  */
 async function failAfterGood(prefix: string, bad: Record<string, string>): Promise<Failure> {
-  const namespace = uniqueName(prefix);
-  created.push(namespace);
+  const namespace = newNamespace(prefix);
   const good = { release: 'web', namespace, chart, image: plain(), digest: v1(), timeout: '60s' };
   const first = await runMain('helm-deploy-namespace', good, { env: env() });
   expect(first.exitCode).toBe(0);

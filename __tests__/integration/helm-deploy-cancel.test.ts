@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, runMain, runPost, startMain } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName, waitUntil } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll, waitUntil } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -14,8 +14,7 @@ import { pathWithHelm, stackFact } from '../helpers/stack.js';
  * uninstalled; the next deploy succeeds without `recover`.
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
+const newNamespace = namespacesDeletedAfterAll();
 
 const image = (version: 1 | 2) =>
   `${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${stackFact(`SAMPLE_APP_V${version}_DIGEST`)}`;
@@ -83,8 +82,7 @@ describe.each(cases)('a cancelled deploy: %s', (_, signal, fact, kind) => {
   it('ends as cancelled, and post leaves the release as it was before', async () => {
     const helm = stackFact(fact);
     const env = helmEnv(helm);
-    const namespace = uniqueName('hdc');
-    created.push(namespace);
+    const namespace = newNamespace('hdc');
     const base = { release: 'web', namespace, chart, image: image(1), timeout: '2m' };
     if (kind === 'upgrade') {
       const first = await runMain('helm-deploy-namespace', base, { env });

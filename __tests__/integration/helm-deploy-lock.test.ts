@@ -1,21 +1,19 @@
-import { afterAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import path from 'node:path';
 import { projectRoot, runMain } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll } from '../helpers/kube.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /** Concurrent deploys of one release take turns through the Lease (issue 19, item 2). */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
+const newNamespace = namespacesDeletedAfterAll();
 
 const image = (version: 1 | 2) =>
   `${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${stackFact(`SAMPLE_APP_V${version}_DIGEST`)}`;
 const env = () => ({ PATH: pathWithHelm(stackFact('HELM4')), KUBECONFIG: stackFact('KUBECONFIG') });
 
 it('runs four deploys of one release started at once in turn, ending at revision 4', async () => {
-  const namespace = uniqueName('hdl');
-  created.push(namespace);
+  const namespace = newNamespace('hdl');
   kubectl(['create', 'namespace', namespace]);
   const runs = await Promise.all(
     [1, 2, 3, 4].map(n =>

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import {
   runPost,
   visibleText
 } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll } from '../helpers/kube.js';
 import { startHttpServer } from '../helpers/http.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { writeDockerConfig } from '../helpers/registry.js';
@@ -22,14 +22,7 @@ import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
  * real node, with the real Helm 3 and Helm 4 binaries, deploying examples/charts/sample-app.
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
-
-function newNamespace(prefix: string): string {
-  const name = uniqueName(prefix);
-  created.push(name);
-  return name;
-}
+const newNamespace = namespacesDeletedAfterAll();
 
 /** PATH with only the chosen helm in front (the action must use it, not install one). */
 function helmEnv(helm: string): Record<string, string> {

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, runMain, visibleText } from '../helpers/action-runner.js';
 import {
   applyRegistrySecret,
-  deleteNamespace,
   kubectl,
-  podImageDigests,
-  uniqueName
+  namespacesDeletedAfterAll,
+  podImageDigests
 } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
@@ -20,14 +19,7 @@ import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
  * from another Secret. Without it the kubelet's pull is refused (node.test.ts).
  */
 const chart = path.join(projectRoot, 'examples/charts/sample-app');
-const created: string[] = [];
-afterAll(() => created.forEach(deleteNamespace));
-
-function newNamespace(prefix: string): string {
-  const name = uniqueName(prefix);
-  created.push(name);
-  return name;
-}
+const newNamespace = namespacesDeletedAfterAll();
 
 /** A job's registry login: the TLS registry's credentials, plus another registry's that must
  * not reach the namespace. */
