@@ -68,7 +68,9 @@ wait_for() {
 start_daemon() {
   local name="$1" logfile="$2"; shift 2
   if is_running "$name"; then log "$name already running (pid $(cat "$PID_DIR/$name.pid"))"; return 0; fi
-  setsid "$@" >>"$logfile" 2>&1 < /dev/null &
+  # In the stack's own directory: a daemon (and what it spawns, e.g. buildkitd's git) must not
+  # keep the caller's working directory, which may be a checkout that is later removed.
+  (cd "$STACK_DIR" && exec setsid "$@") >>"$logfile" 2>&1 < /dev/null &
   echo $! > "$PID_DIR/$name.pid"
   # The program's name, so a pid file left by a dead stack never matches a recycled pid.
   local program
