@@ -145,7 +145,13 @@ describe('the generated build definition', () => {
     const url = 'http://git.local/app.git#main:web';
     const args = buildpacksArgs({
       addr: undefined,
-      context: { kind: 'git', url, repository: 'http://git.local/app.git', ref: 'main', subdir: 'web' },
+      context: {
+        kind: 'git',
+        url,
+        repository: 'http://git.local/app.git',
+        ref: 'main',
+        subdir: 'web'
+      },
       dockerfileDir: '/t/definition',
       platformDir: '/t/platform',
       authFile: '/t/auth.json',
