@@ -438,12 +438,14 @@ describe('frontend: buildpacks from a git context', () => {
   afterAll(() => deleteBranch());
 
   it('BuildKit fetches the git source, the lifecycle builds it with no Dockerfile, pushes, and the pod answers', async () => {
+    const started = Date.now();
     const run = await build({
       context: `${stackFact('SAMPLE_APP_GIT')}#${branch}:bp`,
       image: `${registry}/${repo}-git:1`,
       builder: builder(),
       frontend: 'buildpacks'
     });
+    durations.git = Date.now() - started;
     expectSuccess(run);
     expect(run.stdout).toContain('===> EXPORTING');
     expect(run.stdout).toContain("Adding layer 'slipway/procfile:processes'");
