@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -17,7 +17,13 @@ import {
   podImageDigests,
   uniqueName
 } from '../helpers/kube.js';
-import { manifestDigest, writeDockerConfig } from '../helpers/registry.js';
+import { pushSourceFiles } from '../helpers/git.js';
+import {
+  MANIFEST_ACCEPT,
+  manifestDigest,
+  registryRequest,
+  writeDockerConfig
+} from '../helpers/registry.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
 
@@ -265,6 +271,27 @@ describe('frontend: buildpacks (CNB lifecycle inside BuildKit)', () => {
     expect(run.stdout).toContain(`Registry ${plain} serves ${plain}/${repo}:plain as`);
     expect(run.outputs.digest).toBe(await manifestDigest(plain, repo, 'plain'));
   }, 120_000);
+
+  it('refuses labels (which the lifecycle would drop) before buildctl runs', async () => {
+    const run = await build({
+      context: context(),
+      image: `${registry}/${repo}:labels`,
+      builder: builder(),
+      labels: 'org.opencontainers.image.revision=abc'
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      '::error::Input "labels" is not applied by frontend: buildpacks: the CNB lifecycle writes and pushes the image, not BuildKit.'
+    );
+    expect(run.stdout).toContain('BP_IMAGE_LABELS');
+    expect(run.stdout).not.toContain('[command]');
+    expect(run.stdout).not.toContain('building with buildpacks');
+    const head = await registryRequest(registry, `/v2/${repo}/manifests/labels`, {
+      method: 'HEAD',
+      accept: MANIFEST_ACCEPT
+    });
+    expect(head.status).toBe(404);
+  }, 60_000);
 });
 
 /** An Express app with no Dockerfile: Node.js and express come from the npm registry at build time. */
@@ -396,5 +423,105 @@ describe('root action with frontend: buildpacks', () => {
     );
     expect(visibleText(run)).not.toContain(registryPassword());
     expect((await runPost('slipway', run)).exitCode).toBe(0);
+  }, 300_000);
+});
+
+describe('frontend: buildpacks from a git context', () => {
+  const branch = `bp-git-${suffix}`;
+  let deleteBranch: () => void = () => undefined;
+  beforeAll(() => {
+    deleteBranch = pushSourceFiles(branch, 'bp', {
+      Procfile: 'web: sample-app\n',
+      'sample-app': readFileSync(path.join(work, 'sample-app'))
+    });
+  });
+  afterAll(() => deleteBranch());
+
+  it('BuildKit fetches the git source, the lifecycle builds it with no Dockerfile, pushes, and the pod answers', async () => {
+    const started = Date.now();
+    const run = await build({
+      context: `${stackFact('SAMPLE_APP_GIT')}#${branch}:bp`,
+      image: `${registry}/${repo}-git:1`,
+      builder: builder(),
+      frontend: 'buildpacks'
+    });
+    durations.git = Date.now() - started;
+    expectSuccess(run);
+    expect(run.stdout).toContain('===> EXPORTING');
+    expect(run.stdout).toContain("Adding layer 'slipway/procfile:processes'");
+    expect(run.outputs.digest).toBe(await manifestDigest(registry, `${repo}-git`, '1'));
+    expect(await deployAndAsk('bp-git', run.outputs.imageref ?? '', 'from git')).toBe(
+      `from git (version ${version})\n`
+    );
+  }, 300_000);
+});
+
+/**
+ * The stack's builder pod image (components/60-images.sh: buildkitd, buildctl and runc FROM
+ * scratch) has no git, so BuildKit in the pod refuses git sources ("unknown scheme git"): the
+ * in-cluster build takes a local source, which buildctl sends to the pod.
+ */
+describe('frontend: buildpacks in a builder pod (builder: kubernetes)', () => {
+  it('root action: the lifecycle runs in the builder pod, pushes by the in-cluster name, deploys, and the pod answers', async () => {
+    const inCluster = stackFact('REGISTRY_TLS_IN_CLUSTER');
+    const secrets = uniqueName('bp-git-k8s');
+    const target = uniqueName('bp-git-k8s-app');
+    namespaces.push(secrets, target);
+    kubectl(['create', 'namespace', secrets]);
+    applyRegistrySecret(secrets, { server: inCluster });
+    const env = {
+      KUBECONFIG: stackFact('KUBECONFIG'),
+      PATH: pathWithHelm(),
+      NODE_EXTRA_CA_CERTS: stackFact('REGISTRY_CA')
+    };
+    // Pods reach the stack's registry by its in-cluster name only.
+    const byInClusterName = (image: string) => image.replace(registry, inCluster);
+    const started = Date.now();
+    const main = await runMain(
+      'slipway',
+      {
+        builder: 'kubernetes',
+        'builder-namespace': secrets,
+        'builder-image': stackFact('BUILDKIT_IMAGE'),
+        'buildkitd-config': `[registry."${inCluster}"]\n  ca = ["/etc/buildkit/registry-ca.pem"]\n`,
+        'builder-registry-ca': readFileSync(stackFact('REGISTRY_CA'), 'utf8'),
+        'buildkit-version': stackFact('BUILDKIT_VERSION'),
+        'buildkit-download-url': stackFact('BUILDKIT_DOWNLOAD_URL'),
+        'secret-name': 'registry-credentials',
+        'secret-namespace': secrets,
+        'registry-verify': 'false',
+        source: writeContext('in-cluster', { procfile: true }),
+        frontend: 'buildpacks',
+        'buildpacks-builder': byInClusterName(builder()),
+        'run-image': byInClusterName(stackFact('CNB_RUN_IMAGE_TLS')),
+        image: `${inCluster}/${repo}-git-k8s`,
+        tags: '1',
+        chart: path.join(projectRoot, 'examples/charts/sample-app'),
+        release: 'web',
+        namespace: target,
+        set: 'message=buildpacks in the cluster',
+        'deploy-timeout': '2m'
+      },
+      { env, timeoutMs: 280_000 }
+    );
+    durations.inCluster = Date.now() - started;
+    const addr = main.exportedEnv.BUILDKIT_HOST ?? '';
+    try {
+      expect({
+        code: main.exitCode,
+        errors: main.stdout.split('\n').filter(line => line.startsWith('::error'))
+      }).toEqual({ code: 0, errors: [] });
+      expect(addr).toMatch(/^kube-pod:\/\/slipway-buildkitd-/);
+      expect(main.stdout).toContain('===> EXPORTING');
+      const digest = await manifestDigest(registry, `${repo}-git-k8s`, '1');
+      expect(main.outputs.imageref).toBe(`${inCluster}/${repo}-git-k8s@${digest}`);
+      expect(podImageDigests(target)).toEqual([digest]);
+      expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(
+        `buildpacks in the cluster (version ${version})\n`
+      );
+      expect(visibleText(main)).not.toContain(registryPassword());
+    } finally {
+      expect((await runPost('slipway', main, {}, { env })).exitCode).toBe(0);
+    }
   }, 300_000);
 });

@@ -65,7 +65,7 @@ async function buildIn(
     outputDir: path.join(work, 'out')
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
-  const dockerfile = buildpacksDockerfile(spec);
+  const dockerfile = buildpacksDockerfile(spec, config.context.kind);
   core.debug(`Generated build definition:\n${dockerfile}`);
   writeFileSync(path.join(dirs.dockerfileDir, 'Dockerfile'), dockerfile);
   for (const [name, content] of platformFiles(spec)) {

@@ -103,6 +103,22 @@ export function readConfig(
 }
 
 /**
+ * BuildKit image settings that a buildpacks build would silently drop (the lifecycle exports the
+ * image; BuildKit's output is only report.toml), with what to use instead.
+ */
+const NOT_WITH_BUILDPACKS: Record<string, string> = {
+  labels:
+    'Labels come from buildpacks: with the Paketo builder, set BP_IMAGE_LABELS (key=value pairs) or BP_OCI_* in buildpack-env (paketo-buildpacks/image-labels).',
+  provenance:
+    'BuildKit attestations do not cover a lifecycle build. Sign or attest the pushed digest in a later step (e.g. cosign attest with the "digest" output).',
+  sbom: 'The lifecycle stores the buildpacks\' SBOMs in the image itself (Paketo buildpacks write CycloneDX and Syft SBOMs; read them with `pack sbom download`). Remove "sbom".',
+  'cache-from':
+    'Buildpacks reuse layers from the previous image (the first image name) and keep their cache in a BuildKit cache mount on the builder. Remove "cache-from", or keep a long-lived builder (setup-buildctl) so the cache survives.',
+  'cache-to':
+    'Buildpacks reuse layers from the previous image (the first image name) and keep their cache in a BuildKit cache mount on the builder. Remove "cache-to", or keep a long-lived builder (setup-buildctl) so the cache survives.'
+};
+
+/**
  * The buildpacks frontend's inputs. The lifecycle exports (pushes) the image itself and builds
  * for the builder's platform from the builder's order, so the Dockerfile-only inputs are refused.
  */
@@ -115,6 +131,17 @@ function readBuildpacks(inputs: Inputs, push: boolean): Omit<BuildpacksSpec, 'im
         {
           hint: 'Buildpacks take build-time settings from buildpack-env (BP_* variables).'
         }
+      );
+    }
+  }
+  for (const [name, hint] of Object.entries(NOT_WITH_BUILDPACKS)) {
+    const value = inputs.string(name);
+    // provenance/sbom: false says "none", which is what a buildpacks build does anyway.
+    if (value && !/^(false|False|FALSE)$/.test(value)) {
+      throw new InputError(
+        name,
+        'is not applied by frontend: buildpacks: the CNB lifecycle writes and pushes the image, not BuildKit.',
+        { hint }
       );
     }
   }

@@ -78,7 +78,7 @@ export function describeFailure(
         `The builder found no Dockerfile (${config.dockerfileDisplay ?? 'Dockerfile'}): ${detail}`,
         output,
         progress,
-        'Point "dockerfile" at the file (for a git context: a path inside the #ref:subdir directory), or use frontend: gateway for a buildpacks build.'
+        'Point "dockerfile" at the file (for a git context: a path inside the #ref:subdir directory), or set frontend: buildpacks to build the source without a Dockerfile.'
       );
     case 'frontend':
       return new BuildFailure(

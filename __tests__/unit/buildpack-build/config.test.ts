@@ -99,6 +99,43 @@ describe('readConfig', () => {
   });
 
   it.each([
+    ['labels', 'org.opencontainers.image.revision=abc', /BP_IMAGE_LABELS/],
+    ['provenance', 'true', /cosign attest/],
+    ['provenance', 'mode=max', /cosign attest/],
+    ['sbom', 'true', /stores the buildpacks' SBOMs in the image/],
+    ['cache-from', `${IMAGE}:cache`, /previous image/],
+    ['cache-to', `type=registry,ref=${IMAGE}:cache`, /previous image/]
+  ])(
+    'refuses %s with frontend: buildpacks (auto without a Dockerfile), saying what to use',
+    (name, value, hint) => {
+      for (const frontend of ['buildpacks', 'auto']) {
+        let error: unknown;
+        try {
+          config({ context: withoutDockerfile, image: IMAGE, frontend, [name]: value });
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(InputError);
+        expect((error as InputError).message).toBe(
+          `Input "${name}" is not applied by frontend: buildpacks: the CNB lifecycle writes and pushes the image, not BuildKit.`
+        );
+        expect((error as InputError).hint).toMatch(hint);
+      }
+    }
+  );
+
+  it('accepts provenance/sbom false with frontend: buildpacks (no attestation either way)', () => {
+    const result = config({
+      context: withoutDockerfile,
+      image: IMAGE,
+      provenance: 'false',
+      sbom: 'FALSE'
+    });
+    expect(result.frontend).toBe('buildpacks');
+    expect(result.provenance).toBeUndefined();
+  });
+
+  it.each([
     [{ frontend: 'pack' }, /Input "frontend" must be one of auto, dockerfile, buildpacks, gateway/],
     [{ frontend: 'buildpacks', 'build-args': 'A=1' }, /Input "build-args" applies to Dockerfile/],
     [{ frontend: 'buildpacks', push: 'false' }, /Input "push" must be true/],

@@ -141,6 +141,33 @@ describe('the generated build definition', () => {
     );
   });
 
+  it('takes a git source as a named context, so no Dockerfile is read from the repository', () => {
+    const url = 'http://git.local/app.git#main:web';
+    const args = buildpacksArgs({
+      addr: undefined,
+      context: {
+        kind: 'git',
+        url,
+        repository: 'http://git.local/app.git',
+        ref: 'main',
+        subdir: 'web'
+      },
+      dockerfileDir: '/t/definition',
+      platformDir: '/t/platform',
+      authFile: '/t/auth.json',
+      outputDir: '/t/out',
+      metadataFile: '/t/metadata.json',
+      nonce: 'n1'
+    });
+    expect(args.join(' ')).toContain(
+      `--local context=/t/definition --opt context:cnb-source=${url} --local dockerfile=/t/definition`
+    );
+    expect(args.join(' ')).not.toContain(`--opt context=${url}`);
+    expect(buildpacksDockerfile(spec(), 'git')).toContain(
+      'COPY --chown=${CNB_USER_ID}:${CNB_GROUP_ID} --from=cnb-source . /workspace\n'
+    );
+  });
+
   it('builds CNB_REGISTRY_AUTH for the registries the lifecycle uses only', () => {
     const auths = new Map([
       ['r.io', 'dTpw'],

@@ -18,6 +18,11 @@ export const CNB_PLATFORM_API = '0.13';
 /** The secret, named context and build argument the generated Dockerfile uses. */
 export const CNB_AUTH_SECRET = 'cnb-registry-auth';
 export const CNB_PLATFORM_CONTEXT = 'cnb-platform';
+/**
+ * A git source as a named context: with a git main context the Dockerfile frontend would read the
+ * Dockerfile from the repository too, and an app built with buildpacks has none.
+ */
+export const CNB_SOURCE_CONTEXT = 'cnb-source';
 export const BUILD_NONCE_ARG = 'SLIPWAY_BUILD_NONCE';
 
 export interface BuildpackRef {
@@ -126,7 +131,10 @@ export function cnbCacheId(images: ImageReference[]): string {
  * The generated Dockerfile. Every interpolated value is a checked image reference, buildpack id or
  * version, or fixed text; user values with free text (build-time variables) go in files.
  */
-export function buildpacksDockerfile(spec: BuildpacksSpec): string {
+export function buildpacksDockerfile(
+  spec: BuildpacksSpec,
+  source: BuildContext['kind'] = 'local'
+): string {
   const lines = [`FROM ${parseDockerfileImage('builder', spec.builder)} AS build`, 'USER root'];
   for (const buildpack of spec.buildpacks) {
     if (buildpack.image) {
@@ -135,7 +143,7 @@ export function buildpacksDockerfile(spec: BuildpacksSpec): string {
   }
   lines.push(
     // The app directory belongs to the CNB user, as buildpacks write into it (node_modules, …).
-    'COPY --chown=${CNB_USER_ID}:${CNB_GROUP_ID} . /workspace',
+    `COPY --chown=\${CNB_USER_ID}:\${CNB_GROUP_ID} ${source === 'git' ? `--from=${CNB_SOURCE_CONTEXT} ` : ''}. /workspace`,
     `ENV CNB_PLATFORM_API=${CNB_PLATFORM_API}`
   );
   if (spec.insecureRegistries.length > 0) {
@@ -210,8 +218,13 @@ export function buildpacksArgs(spec: BuildpacksArgsSpec): string[] {
   const args = globalArgs(spec.addr, spec.tls);
   args.push('build', '--progress=plain', '--metadata-file', spec.metadataFile);
   args.push('--frontend=dockerfile.v0');
-  if (spec.context.kind === 'git') args.push('--opt', `context=${spec.context.url}`);
-  else args.push('--local', `context=${spec.context.dir}`);
+  if (spec.context.kind === 'git') {
+    // The main context is the definition's own directory; the source is the named context.
+    args.push('--local', `context=${spec.dockerfileDir}`);
+    args.push('--opt', `context:${CNB_SOURCE_CONTEXT}=${spec.context.url}`);
+  } else {
+    args.push('--local', `context=${spec.context.dir}`);
+  }
   args.push('--local', `dockerfile=${spec.dockerfileDir}`);
   args.push('--local', `${CNB_PLATFORM_CONTEXT}=${spec.platformDir}`);
   args.push('--opt', `context:${CNB_PLATFORM_CONTEXT}=local:${CNB_PLATFORM_CONTEXT}`);
