@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stackFact } from './stack.js';
@@ -141,4 +141,27 @@ export function buildStepTool(dir: string): string {
   } finally {
     rmSync(src, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a buildkitd killed with SIGKILL leaves behind: the RUN step still running (found by its
+ * exact command line, `argv`) is killed, and the mounts of its root (`dir`: under it, or a
+ * temporary mount of a snapshot in it) are unmounted, deepest first, so that `dir` can be removed.
+ */
+export function cleanUpKilledBuildkitd(dir: string, argv: string[]): void {
+  for (const pid of readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+      if (cmdline.join('\0') === argv.join('\0')) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(line => line.includes(dir))
+    .map(line => line.split(' ')[4] ?? '')
+    .filter(point => point.startsWith(dir) || /^\/tmp\/(buildkit|containerd)-mount\d+$/.test(point))
+    .sort((a, b) => b.length - a.length);
+  for (const point of mounts) spawnSync('umount', [point]);
 }
