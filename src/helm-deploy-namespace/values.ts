@@ -36,8 +36,9 @@ export function writeGeneratedValues(config: DeployConfig, dir: string): string 
 
 /**
  * `oci://` charts are pulled with the registry login's credentials: DOCKER_CONFIG's config.json
- * (written by registry-login-from-secret) is in the format helm's --registry-config reads. Helm 4
- * would find it by itself; Helm 3 only reads its own file unless told.
+ * (written by registry-login-from-secret) is in the format helm's --registry-config reads. Helm
+ * would also fall back to $DOCKER_CONFIG by itself; `Helm` switches that off for oci:// charts, so
+ * this flag is the one source of their credentials.
  */
 export function ociRegistryConfig(chart: string): string | undefined {
   const dir = process.env.DOCKER_CONFIG;
