@@ -85,3 +85,30 @@ export function writeDockerConfig(
   );
   return dir;
 }
+
+/** A blob of the TLS registry (a layer or a config), as bytes. */
+export function registryBlob(repository: string, digest: string): Promise<Buffer> {
+  const [host, port] = stackFact('REGISTRY_TLS').split(':');
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host,
+        port: Number(port),
+        path: `/v2/${repository}/blobs/${digest}`,
+        auth: `${stackFact('REGISTRY_USER')}:${registryPassword()}`,
+        ca: readFileSync(stackFact('REGISTRY_CA'))
+      },
+      res => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`GET blob ${repository}@${digest}: HTTP ${res.statusCode}`))
+        );
+      }
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -71,7 +71,11 @@ function spawnText(
   });
 }
 
-async function runAct(repo: string, resultFile: string): Promise<{ code: number; output: string }> {
+async function runAct(
+  repo: string,
+  resultFile: string,
+  extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}
+): Promise<{ code: number; output: string }> {
   return spawnText(
     'bash',
     [
@@ -80,9 +84,11 @@ async function runAct(repo: string, resultFile: string): Promise<{ code: number;
       '-W',
       '.github/workflows/flow.yml',
       '--env',
-      `RESULT_FILE=${resultFile}`
+      `RESULT_FILE=${resultFile}`,
+      ...(extra.args ?? [])
     ],
-    repo
+    repo,
+    { ...process.env, ...extra.env }
   );
 }
 
@@ -167,12 +173,17 @@ jobs:
     await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
   }, 600_000);
 
-  it('calls the reusable workflow deliver.yml end to end', async () => {
-    const target = uniqueName('act-deliver');
-    created.push(target);
-    const repository = `slipway/${target}`;
-    const source = pushSourceChange(`act-${target}`, target);
-    const repo = await callerRepository(`name: flow
+  it.each([
+    ['kubeconfig-path', false],
+    ['the kubeconfig secret', true]
+  ])(
+    'calls the reusable workflow deliver.yml end to end, cluster from %s',
+    async (_, bySecret) => {
+      const target = uniqueName('act-deliver');
+      created.push(target);
+      const repository = `slipway/${target}`;
+      const source = pushSourceChange(`act-${target}`, target);
+      const repo = await callerRepository(`name: flow
 on: workflow_dispatch
 jobs:
   deliver:
@@ -194,7 +205,7 @@ jobs:
       helm-download-url: ${stackFact('HELM_DOWNLOAD_URL')}
       deploy-timeout: 2m
       check-path: /healthz
-      kubeconfig-path: ${stackFact('KUBECONFIG')}
+${bySecret ? '    secrets:\n      kubeconfig: ${{ secrets.SLIPWAY_IT_KUBECONFIG }}' : `      kubeconfig-path: ${stackFact('KUBECONFIG')}`}
   report:
     needs: deliver
     runs-on: ubuntu-latest
@@ -207,18 +218,39 @@ jobs:
           URL: \${{ needs.deliver.outputs.url }}
         run: printf 'digest=%s\\nrevision=%s\\nnamespace=%s\\nimage=%s\\nurl=%s\\n' "$DIGEST" "$REVISION" "$NAMESPACE" "$IMAGE" "$URL" > "$RESULT_FILE"
 `);
-    const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
-    tempDirs.push(resultFile);
-    const act = await runAct(repo, resultFile);
-    expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
-      code: 0,
-      tail: ''
-    });
-    expect(act.output).not.toContain(registryPassword());
-    const result = readResult(resultFile);
-    expect(result.revision).toBe('1');
-    expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
-    expect(result.url).toBe(`http://web-sample-app.${target}.svc.cluster.local:80/healthz`);
-    await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
-  }, 600_000);
+      const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
+      tempDirs.push(resultFile);
+      // By secret: the whole kubeconfig (certificates and key inline) is the secret's value, and the
+      // job's KUBECONFIG (the stack's, from the env file) points nowhere, so only the secret works.
+      const kubeconfig = kubectl(['config', 'view', '--raw', '--flatten', '--minify']);
+      const act = await runAct(
+        repo,
+        resultFile,
+        bySecret
+          ? {
+              args: ['--env', 'KUBECONFIG=/nonexistent/kubeconfig', '-s', 'SLIPWAY_IT_KUBECONFIG'],
+              env: { SLIPWAY_IT_KUBECONFIG: kubeconfig, KUBECONFIG: undefined }
+            }
+          : {}
+      );
+      expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
+        code: 0,
+        tail: ''
+      });
+      expect(act.output).not.toContain(registryPassword());
+      // No line of the kubeconfig's content (its key, its certificates) is in the log.
+      const keyData = /client-key-data: (\S+)/.exec(kubeconfig)?.[1] ?? '';
+      expect(keyData.length).toBeGreaterThan(100);
+      for (const line of kubeconfig.split('\n').filter(l => /-data: /.test(l))) {
+        const value = line.split(': ')[1] ?? '';
+        expect(act.output).not.toContain(value.slice(0, 40));
+      }
+      const result = readResult(resultFile);
+      expect(result.revision).toBe('1');
+      expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
+      expect(result.url).toBe(`http://web-sample-app.${target}.svc.cluster.local:80/healthz`);
+      await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
+    },
+    600_000
+  );
 });

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { projectRoot, runMain, visibleText, type ActionRun } from '../helpers/action-runner.js';
 import { registryPassword, stackFact } from '../helpers/stack.js';
-import { startPrivateBuildkitd } from '../helpers/buildkit.js';
+import { buildStepTool, startPrivateBuildkitd } from '../helpers/buildkit.js';
+import { MANIFEST_ACCEPT, registryBlob, registryRequest } from '../helpers/registry.js';
 
 /**
  * buildpack-build against the real stack: the TLS+auth registry, buildkitd, the git server and the
@@ -176,11 +179,19 @@ describe('buildpack-build on the real stack', () => {
     });
   }, 240_000);
 
-  it('builds through the gateway frontend image the stack pushed, secrets by reference', async () => {
+  it('builds through the gateway frontend image the stack pushed; a RUN step reads the secret, which no layer, config or log holds', async () => {
     const secret = `build-secret-${suffix}-value`;
+    const dir = path.join(work, 'secret-context');
+    mkdirSync(dir);
+    buildStepTool(dir);
+    writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      'FROM scratch\nCOPY step /step\n' +
+        'RUN --mount=type=secret,id=token,required=true ["/step", "digest", "/run/secrets/token", "/proof/token"]\n'
+    );
     const run = await build(
       {
-        context,
+        context: dir,
         image: `${image}:gateway`,
         frontend: 'gateway',
         'frontend-image': stackFact('FRONTEND_IMAGE_TLS'),
@@ -189,12 +200,32 @@ describe('buildpack-build on the real stack', () => {
       { SLIPWAY_IT_BUILD_SECRET: secret }
     );
     expectSuccess(run);
-    expect(run.stdout).toContain('--secret id=token,env=SLIPWAY_IT_BUILD_SECRET');
-    expect(run.stdout).toContain(`::add-mask::${secret}`);
-    expect(visibleText(run).replace(`::add-mask::${secret}`, '')).not.toContain(secret);
     expect(run.outputs.frontend).toBe('gateway');
     expect(run.stdout).toContain(`source=${stackFact('FRONTEND_IMAGE_TLS')}`);
     expect(await registryDigest(repo, 'gateway')).toBe(run.outputs.digest);
+    // The step saw the value: it wrote the value's hash and length into the image.
+    const manifest = JSON.parse(
+      (
+        await registryRequest(registry, `/v2/${repo}/manifests/${run.outputs.digest}`, {
+          accept: MANIFEST_ACCEPT
+        })
+      ).body
+    ) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
+    const layers = await Promise.all(
+      manifest.layers.map(async layer => {
+        const blob = await registryBlob(repo, layer.digest);
+        return layer.mediaType.endsWith('gzip') ? gunzipSync(blob) : blob;
+      })
+    );
+    const proof = `sha256=${createHash('sha256').update(secret).digest('hex')} bytes=${secret.length}\n`;
+    expect(layers.filter(layer => layer.includes(proof))).toHaveLength(1);
+    // …and the value itself is in no layer, nor in the config (history, env, labels), logs or outputs.
+    expect(layers.filter(layer => layer.includes(secret))).toEqual([]);
+    const config = (await registryBlob(repo, manifest.config.digest)).toString('utf8');
+    expect(config).toContain('/proof/token');
+    expect(config).not.toContain(secret);
+    expect(run.stdout).toContain(`::add-mask::${secret}`);
+    expect(visibleText(run)).not.toContain(secret);
   }, 240_000);
 
   it('builds a git context at a ref and subdir, fetched by BuildKit', async () => {
@@ -245,11 +276,28 @@ describe('buildpack-build on the real stack', () => {
       await fresh.stop();
     }
     expectSuccess(second);
-    expect(second.stdout).toContain(`importing cache manifest from ${cacheRef}`);
-    expect(Number(second.outputs['cache-hits'])).toBeGreaterThanOrEqual(1);
-    expect(second.outputs['cache-misses']).toBe('0');
+    // Hits counted from buildctl's `#N CACHED` lines: without the import, the step runs (0 / 1).
+    expect([second.outputs['cache-hits'], second.outputs['cache-misses']]).toEqual(['1', '0']);
+    expect(second.stdout).toMatch(/^#\d+ CACHED$/m);
     expect(second.summary).toMatch(/\d+ steps? cached, 0 executed/);
+    expect(second.stdout).toContain(`importing cache manifest from ${cacheRef}`);
     expect(second.outputs.digest).toBe(first.outputs.digest);
+  }, 240_000);
+
+  it('warns when the cache export fails (registry unreachable) and still builds and pushes', async () => {
+    const run = await build({
+      context: sampleContext('app-cache-to', `it-${suffix}-cache-to`),
+      image: `${image}:cache-to-down`,
+      'cache-to': 'type=registry,ref=127.0.0.1:1/slipway-it/canfail-cache,mode=max'
+    });
+    expectSuccess(run);
+    const warnings = run.stdout.split('\n').filter(line => line.startsWith('::warning'));
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^::warning title=Cache export failed::The cache export failed; the image was built without it: .*127\.0\.0\.1:1.*connection refused/
+      )
+    ]);
+    expect(await registryDigest(repo, 'cache-to-down')).toBe(run.outputs.digest);
   }, 240_000);
 
   it('outputs a new digest when the source changes under the same tag', async () => {

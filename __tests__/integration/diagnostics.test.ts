@@ -63,7 +63,9 @@ async function failAfterGood(prefix: string, bad: Record<string, string>): Promi
   const diagnostics = logGroup(run.stdout, 'Diagnostics');
   const error = errorAnnotation(run.stdout);
   // Diagnostics come before the rollback: they saw the failing pod, not the restored release.
-  expect(diagnostics).toMatch(/^Pods not Ready:\nPod web-sample-app-/m);
+  expect(diagnostics).toMatch(
+    /^Pods not Ready:\nPod web-sample-app-[a-z0-9]+-[a-z0-9]+: phase [A-Z][a-z]+/m
+  );
   expect(run.stdout.indexOf('::group::Diagnostics')).toBeLessThan(
     run.stdout.indexOf('::group::helm rollback web 1')
   );

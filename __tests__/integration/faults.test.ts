@@ -17,9 +17,14 @@ import {
   projectRoot,
   runMain,
   runPost,
+  startMain,
   visibleText
 } from '../helpers/action-runner.js';
-import { startPrivateBuildkitd } from '../helpers/buildkit.js';
+import {
+  buildStepTool,
+  cleanUpKilledBuildkitd,
+  startPrivateBuildkitd
+} from '../helpers/buildkit.js';
 import { startHttpServer } from '../helpers/http.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { registryPassword, pathWithHelm, stackFact } from '../helpers/stack.js';
@@ -115,25 +120,26 @@ describe('BuildKit faults', () => {
   beforeAll(() => {
     work = mkdtempSync(path.join(tmpdir(), 'faults-bk-'));
   });
-  afterAll(() => {
+  // The RUN step's command line, unique to this run: killed in afterAll with the daemon's mounts.
+  const stepArgv = ['/step', 'wait', '300', `faults-${process.pid}`];
+  afterAll(async () => {
     daemon?.kill('SIGKILL');
+    await new Promise(resolve => setTimeout(resolve, 300));
+    cleanUpKilledBuildkitd(work, stepArgv);
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('buildkitd killed mid-build: the build fails naming the builder, within its timeout', async () => {
+  it('buildkitd killed mid-build (during a RUN step): the build fails naming the builder, within its timeout', async () => {
     const builder = startPrivateBuildkitd({ root: path.join(work, 'root') });
     daemon = builder.daemon;
     const addr = builder.addr;
-    // A context big enough that the transfer is still running when the daemon dies.
+    // A RUN step that says it started, then sleeps far longer than the test waits.
     const context = path.join(work, 'context');
     mkdirSync(context);
-    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY big /big\n');
-    execFileSync(
-      'dd',
-      ['if=/dev/urandom', `of=${path.join(context, 'big')}`, 'bs=1M', 'count=200'],
-      {
-        stdio: 'ignore'
-      }
+    buildStepTool(context);
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      `FROM scratch\nCOPY step /step\nRUN ${JSON.stringify(stepArgv).replace(/,/g, ', ')}\n`
     );
     for (let i = 0; i < 50; i++) {
       const up = spawn(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers'], {
@@ -144,23 +150,42 @@ describe('BuildKit faults', () => {
       await new Promise(resolve => setTimeout(resolve, 200));
     }
     const started = Date.now();
-    const running = runMain(
+    const running = startMain(
       'buildpack-build',
       {
         context,
         image: `${stackFact('REGISTRY_PLAIN')}/slipway/faults-${process.pid}`,
         addr,
-        timeout: '40s'
+        timeout: '60s'
       },
       { env: { PATH: `${stackFact('BUILDKIT_BIN_DIR')}:${process.env.PATH ?? ''}` } }
     );
-    await new Promise(resolve => setTimeout(resolve, 1500));
+    // Kill only once the step's own output is in the progress: the daemon dies during the build.
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the RUN step never started:\n${seen}`)),
+        45_000
+      );
+      running.child.stdout?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (/^#\d+ [\d.]+ step started$/m.test(seen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
     daemon.kill('SIGKILL');
-    const run = await running;
+    const killed = Date.now();
+    const run = await running.done;
     expect(run.exitCode).toBe(1);
-    // The kill landed during the build (the stream broke after progress began, it was no refused
-    // connection), and the error names the builder that went away.
-    const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'));
+    const step = /^#(\d+) \[2\/2\] RUN \["\/step", "wait", "300", "faults-\d+"\]$/m.exec(
+      run.stdout
+    )?.[1];
+    expect(step).toBeDefined();
+    expect(run.stdout).not.toMatch(new RegExp(`^#${step} DONE`, 'm'));
+    // The action's own error (an ::error:: annotation, not buildctl's echoed command line), once.
+    const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'));
     expect(errors).toEqual([
       expect.stringMatching(
         new RegExp(
@@ -168,7 +193,9 @@ describe('BuildKit faults', () => {
         )
       )
     ]);
-    expect(run.stdout).toMatch(/^#\d+ /m);
+    // No retry of a build whose builder died, no wait for the 60 s timeout.
+    expect(run.stdout).not.toContain('attempt 2/');
+    expect(Date.now() - killed).toBeLessThan(20_000);
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(leftovers(path.join(run.runner.temp))).toEqual([]);
   }, 120_000);

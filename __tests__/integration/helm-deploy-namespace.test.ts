@@ -533,8 +533,11 @@ describe('helm-deploy-namespace with an OCI chart', () => {
         'chart-version': '0.1.0',
         'ca-file': stackFact('REGISTRY_CA')
       };
+      // Helm would find DOCKER_CONFIG's credentials by itself (and ~/.docker's): only the
+      // --registry-config the action passes holds them here, with HOME empty.
+      const home = mkdtempSync(path.join(tmpdir(), 'oci-home-'));
       const run = await runMain('helm-deploy-namespace', inputs, {
-        env: { ...helmEnv(stackFact(fact)), DOCKER_CONFIG: dockerConfig }
+        env: { ...helmEnv(stackFact(fact)), DOCKER_CONFIG: dockerConfig, HOME: home }
       });
       expect({ code: run.exitCode, log: run.exitCode ? run.stdout.slice(-2000) : '' }).toEqual({
         code: 0,

@@ -123,6 +123,11 @@ async function buildOnce(
   if (result.exitCode !== 0 || !result.metadata) {
     throw describeFailure(config, result.output, result.progress);
   }
+  for (const reason of result.progress.failedCacheExports()) {
+    core.warning(`The cache export failed; the image was built without it: ${reason}`, {
+      title: 'Cache export failed'
+    });
+  }
   return {
     metadata: result.metadata,
     steps: result.progress.counts(),

@@ -153,7 +153,8 @@ function readValues(inputs: Inputs): Record<string, unknown> | undefined {
   if (!text) return undefined;
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // YAML 1.1, as helm reads a values file: `enabled: yes` is true here as it is there.
+    parsed = parseYaml(text, { version: '1.1' });
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     throw new InputError('values', `must be a YAML mapping of chart values: ${reason}`);

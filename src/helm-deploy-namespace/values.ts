@@ -26,18 +26,28 @@ export function generatedValues(config: DeployConfig): Record<string, unknown> |
   return Object.keys(values).length > 0 ? values : undefined;
 }
 
+/**
+ * Values as helm reads them: helm's YAML is 1.1, where unquoted `yes`, `on`, `y`, `off` are
+ * booleans and `1_000` an integer, so a string like that is written quoted (YAML 1.2 would leave
+ * it bare, and helm would turn a `set-string` annotation `on` into `true`).
+ */
+export function valuesYaml(values: Record<string, unknown>): string {
+  return toYaml(values, { version: '1.1' });
+}
+
 export function writeGeneratedValues(config: DeployConfig, dir: string): string | undefined {
   const values = generatedValues(config);
   if (!values) return undefined;
   const file = path.join(dir, 'slipway-values.yaml');
-  writeFileSync(file, toYaml(values), { mode: 0o600 });
+  writeFileSync(file, valuesYaml(values), { mode: 0o600 });
   return file;
 }
 
 /**
  * `oci://` charts are pulled with the registry login's credentials: DOCKER_CONFIG's config.json
- * (written by registry-login-from-secret) is in the format helm's --registry-config reads. Helm 4
- * would find it by itself; Helm 3 only reads its own file unless told.
+ * (written by registry-login-from-secret) is in the format helm's --registry-config reads. Helm
+ * would also fall back to $DOCKER_CONFIG by itself; `Helm` switches that off for oci:// charts, so
+ * this flag is the one source of their credentials.
  */
 export function ociRegistryConfig(chart: string): string | undefined {
   const dir = process.env.DOCKER_CONFIG;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { generatedValues } from '../../../src/helm-deploy-namespace/values.js';
+import { parse as parseYaml } from 'yaml';
+import { generatedValues, valuesYaml } from '../../../src/helm-deploy-namespace/values.js';
 import { isValidLabelKey, readConfig } from '../../../src/helm-deploy-namespace/config.js';
 import { Inputs } from '../../../src/lib/inputs.js';
 
@@ -73,7 +73,23 @@ describe('helm-deploy-namespace readConfig', () => {
       env: [{ name: 'X' }],
       args: ['x', 'y'],
       flag: 'true',
-      keep: 'yes'
+      // YAML 1.1, as helm reads the same line in a values file.
+      keep: true
+    });
+  });
+
+  it('writes values as helm (YAML 1.1) reads them: yes/on/y/1_000 strings stay strings', () => {
+    const values = generatedValues(
+      config({ 'set-string': 'a.x=yes,a.y=on,a.z=y,a.n=1_000,a.o=off', set: 'b=true,c=7' })
+    ) as Record<string, unknown>;
+    const text = valuesYaml(values);
+    expect(text).toContain('x: "yes"');
+    expect(text).toContain('"y": "on"'); // keys too: helm would read a bare y key as true
+    expect(text).toContain('"n": "1_000"');
+    expect(parseYaml(text, { version: '1.1' })).toEqual({
+      a: { x: 'yes', y: 'on', z: 'y', n: '1_000', o: 'off' },
+      b: true,
+      c: 7
     });
   });
 
@@ -100,7 +116,9 @@ describe('helm-deploy-namespace readConfig', () => {
     const hostile = 'a=b,c=--post-renderer=/bin/sh "q" \'s\' [x] {y} \\back\\slash #x: *alias';
     const escaped = hostile.replace(/[\\,{]/g, '\\$&');
     const values = generatedValues(config({ 'set-string': `message=${escaped}` }));
-    expect((parseYaml(toYaml(values)) as { message: string }).message).toBe(hostile);
+    expect(
+      (parseYaml(valuesYaml(values ?? {}), { version: '1.1' }) as { message: string }).message
+    ).toBe(hostile);
   });
 
   it('reads the smoke check', () => {

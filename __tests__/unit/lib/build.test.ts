@@ -423,6 +423,24 @@ describe('ProgressTracker', () => {
     expect(tracker.counts()).toEqual({ cached: 0, executed: 0 });
   });
 
+  it('reports a cache export that failed while the build went on (ignore-error)', () => {
+    const tracker = track(
+      [
+        '#5 exporting to image',
+        '#5 DONE 0.0s',
+        '#6 exporting cache to registry',
+        '#6 preparing build cache for export done',
+        '#6 ERROR: error writing layer blob: dial tcp 127.0.0.1:1: connect: connection refused',
+        '------',
+        ' > exporting cache to registry:'
+      ].join('\n')
+    );
+    expect(tracker.failedCacheExports()).toEqual([
+      'error writing layer blob: dial tcp 127.0.0.1:1: connect: connection refused'
+    ]);
+    expect(track(FAILED_BUILD).failedCacheExports()).toEqual([]);
+  });
+
   it('does not count exporting and pushing as build steps', () => {
     const tracker = track(
       '#7 exporting to image\n#7 exporting layers done\n#7 pushing layers 0.1s done\n#7 DONE 0.3s\n#8 [1/1] COPY a /a\n#8 DONE 0.1s'

@@ -175,6 +175,29 @@ describe('Helm.showValues (a chart repository answering non-YAML)', () => {
   });
 });
 
+describe('Helm environment for oci:// charts', () => {
+  const saved = process.env.DOCKER_CONFIG;
+  afterAll(() => {
+    if (saved === undefined) delete process.env.DOCKER_CONFIG;
+    else process.env.DOCKER_CONFIG = saved;
+  });
+
+  it('leaves DOCKER_CONFIG out for an oci:// chart (its --registry-config is the one source), not for others', async () => {
+    process.env.DOCKER_CONFIG = path.join(work, 'docker-config');
+    const stub = fakeHelm('docker-env', 'echo "docker: ${DOCKER_CONFIG-unset}"');
+    const helm = new Helm({ path: stub, version: 'v4.1.4', major: 4 }, work);
+    await expect(
+      helm.showValues({ chart: 'oci://registry.example/charts/app', registryConfig: '/x.json' })
+    ).resolves.toEqual({ docker: 'unset' });
+    await expect(helm.showValues({ chart: 'oci://registry.example/charts/app' })).resolves.toEqual({
+      docker: 'unset'
+    });
+    await expect(helm.showValues({ chart: CHART })).resolves.toEqual({
+      docker: path.join(work, 'docker-config')
+    });
+  });
+});
+
 describe.each(['HELM3', 'HELM4'])('Helm class with %s against the stack cluster', fact => {
   let helm: Helm;
   let binary: HelmBinary;

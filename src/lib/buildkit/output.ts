@@ -122,6 +122,21 @@ export class ProgressTracker {
     return { cached, executed };
   }
 
+  /**
+   * Cache exports that failed while the build went on (`ignore-error=true`, which Slipway sets on
+   * every export): the vertex's ERROR text each, e.g. `error writing layer blob: … refused`.
+   */
+  failedCacheExports(): string[] {
+    const failed: string[] = [];
+    for (const id of this.order) {
+      const vertex = this.vertices.get(id);
+      if (!vertex?.error || !vertex.name.startsWith('exporting cache')) continue;
+      const line = vertex.lines.find(text => text.startsWith('ERROR'));
+      failed.push((line ?? 'ERROR').replace(/^ERROR:?\s*/, '') || 'no reason given');
+    }
+    return failed;
+  }
+
   /** The first vertex that failed, with the tail of its own log lines. */
   failedStep(maxLines = 25): { name: string; log: string } | undefined {
     for (const id of this.order) {

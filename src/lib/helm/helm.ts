@@ -92,8 +92,9 @@ async function askVersion(helmPath: string): Promise<HelmBinary> {
  * Runs one helm binary and parses its answers. It owns helm's environment (its Kubernetes
  * discovery cache goes to a private work directory instead of ~/.kube/cache, so nothing is
  * written outside RUNNER_TEMP and the workspace; helm's own config, cache and data homes are left
- * alone: they hold the repositories an earlier `helm repo add` step configured), the process
- * timeouts, and the flags of the installed major version.
+ * alone: they hold the repositories an earlier `helm repo add` step configured; DOCKER_CONFIG is
+ * left out of a run with an oci:// chart, which gets --registry-config), the process timeouts, and the flags of the installed
+ * major version.
  */
 export class Helm {
   constructor(
@@ -115,7 +116,12 @@ export class Helm {
     output: { stream: boolean; echo?: boolean }
   ): Promise<RunResult> {
     return run(this.binary.path, args, {
-      env: { KUBECACHEDIR: path.join(this.workDir, 'kube-cache') },
+      env: {
+        KUBECACHEDIR: path.join(this.workDir, 'kube-cache'),
+        // An oci:// chart's credentials come from --registry-config alone (the login's
+        // config.json): helm's own fallback to $DOCKER_CONFIG is switched off for it.
+        ...(args.some(arg => arg.startsWith('oci://')) ? { DOCKER_CONFIG: undefined } : {})
+      },
       stream: output.stream,
       echo: output.echo ?? output.stream,
       ignoreReturnCode: true,
