@@ -259,7 +259,9 @@ describe('setup-buildctl addr: local as a non-root user', () => {
     expect(main.state.setup_buildkitd_mode).toBe('rootless');
     expect(main.outputs.addr).toBe(`unix://${path.join(dir, 'buildkitd.sock')}`);
     expect(main.summary).toContain('started by this action, rootless through rootlesskit');
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('rootlesskit');
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe(
+      path.join(user.base, 'bin', 'rootlesskit')
+    );
     expect(processOwner(pid)).toBe(user.uid);
     // buildkitd runs as root inside a user namespace mapped from the user's subordinate ids.
     const daemons = processesMentioning(dir).filter(line => / buildkitd|\/buildkitd /.test(line));
