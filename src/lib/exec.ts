@@ -232,12 +232,20 @@ export async function stopProcess(
   await send(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isProcessAlive(pid)) return true;
+    if (!isProcessAlive(pid)) return reaped(pid);
     await new Promise(resolve => setTimeout(resolve, 100));
   }
   if (isProcessAlive(pid)) await send(pid, 'SIGKILL');
   await new Promise(resolve => setTimeout(resolve, 100));
-  return !isProcessAlive(pid);
+  return !isProcessAlive(pid) && reaped(pid);
+}
+
+/** Waits (up to 2 s) for an exited process's parent, often init, to reap it; always true. */
+async function reaped(pid: number): Promise<true> {
+  for (let i = 0; i < 20 && existsSync(`/proc/${pid}`); i++) {
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return true;
 }
 
 /**
