@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +45,8 @@ export interface RunOptions {
   runner?: RunnerDirs;
   timeoutMs?: number;
   cwd?: string;
+  /** Run the bundle as this user (a non-root runner); the file commands are handed to it. */
+  user?: { uid: number; gid: number };
 }
 
 export function newRunnerDirs(
@@ -118,7 +127,10 @@ function startBundle(
     GITHUB_STATE: path.join(runner.commands, `${phase}-state`),
     GITHUB_STEP_SUMMARY: path.join(runner.commands, `${phase}-summary`)
   };
-  for (const file of Object.values(files)) writeFileSync(file, '');
+  for (const file of Object.values(files)) {
+    writeFileSync(file, '');
+    if (options.user) chownSync(file, options.user.uid, options.user.gid);
+  }
   const bundle = path.join(projectRoot, 'dist', action, 'index.js');
   const started = Date.now();
   const child = spawn(process.execPath, [bundle], {
@@ -132,7 +144,8 @@ function startBundle(
       ...files,
       ...env
     },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {})
   });
   let stdout = '';
   let stderr = '';

@@ -57,11 +57,13 @@ export function pushScratchImage(
 
 /**
  * A second buildkitd (the stack's binary and config, its own root) on a random loopback port,
- * optionally requiring TLS client certificates; `stop` kills it.
+ * optionally requiring TLS client certificates or with its own environment; `stop` kills it.
  */
 export function startPrivateBuildkitd(options: {
   root: string;
   tls?: { ca: string; cert: string; key: string };
+  /** Its environment on top of the test's, e.g. a PATH without git. */
+  env?: Record<string, string>;
 }): { addr: string; daemon: import('node:child_process').ChildProcess; stop: () => Promise<void> } {
   const addr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
   const config = path.join(
@@ -74,7 +76,7 @@ export function startPrivateBuildkitd(options: {
   const daemon = spawn(
     stackFact('BUILDKITD'),
     ['--config', config, '--root', options.root, '--addr', addr, ...tlsArgs],
-    { stdio: 'ignore' }
+    { stdio: 'ignore', env: { ...process.env, ...options.env } }
   );
   return {
     addr,

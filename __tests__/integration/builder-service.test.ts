@@ -70,7 +70,7 @@ async function buildApp(
   return { run, ms: Date.now() - started };
 }
 
-describe('setup-buildctl addr: kube-service:// (an existing in-cluster builder)', () => {
+describe('setup-buildctl addr: kube-service:// or kube-deployment:// (an existing in-cluster builder)', () => {
   it('builds through the Ready pod behind the Service and pushes by the in-cluster name', async () => {
     const started = Date.now();
     const setup = await runMain(
@@ -127,6 +127,53 @@ describe('setup-buildctl addr: kube-service:// (an existing in-cluster builder)'
     const post = await runPost('setup-buildctl', setup, {}, { env });
     expect(post.exitCode).toBe(0);
     expect(kubectl(['-n', namespace, 'get', 'pod', pod, '-o', 'name']).trim()).toBe(`pod/${pod}`);
+  }, 300_000);
+
+  it("builds through kube-deployment:// (the Deployment's Ready pod) with buildpack-build, pushing by the in-cluster name", async () => {
+    const setup = await runMain(
+      'setup-buildctl',
+      { ...common, addr: `kube-deployment://${namespace}/buildkitd`, timeout: '60s' },
+      { env }
+    );
+    expectExit(setup, 0);
+    const pod = kubectl([
+      '-n',
+      namespace,
+      'get',
+      'pods',
+      '-l',
+      'app=buildkitd',
+      '--field-selector=status.phase=Running',
+      '-o',
+      'jsonpath={.items[0].metadata.name}'
+    ]);
+    expect(setup.outputs.addr).toBe(`kube-pod://${pod}?namespace=${namespace}`);
+    expect(setup.exportedEnv.BUILDKIT_HOST).toBe(setup.outputs.addr);
+    expect(setup.stdout).toContain(
+      `Deployment ${namespace}/buildkitd: builder pod ${pod} is Ready`
+    );
+    expect(setup.summary).toContain(`a Ready pod behind kube-deployment://${namespace}/buildkitd`);
+
+    // buildpack-build's real entry point, on the builder setup-buildctl exported (BUILDKIT_HOST).
+    const repository = `slipway/deployment-built-${process.pid}`;
+    const { run } = await buildApp(
+      {
+        ...env,
+        ...setup.exportedEnv,
+        PATH: [...setup.addedPath, process.env.PATH ?? ''].join(':')
+      },
+      `${registry}/${repository}`,
+      'deploy-1'
+    );
+    expectExit(run, 0);
+    expect(run.stdout).toContain(
+      `buildctl --addr 'kube-pod://${pod}?namespace=${namespace}' build`
+    );
+    expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(run.outputs.digest).toBe(
+      await manifestDigest(stackFact('REGISTRY_PLAIN'), repository, 'deploy-1')
+    );
+    expect((await runPost('setup-buildctl', setup, {}, { env })).exitCode).toBe(0);
   }, 300_000);
 
   it('names the input and the reason when no pod behind the Service is Ready', async () => {

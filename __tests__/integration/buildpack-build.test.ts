@@ -238,6 +238,30 @@ describe('buildpack-build on the real stack', () => {
     expect(await registryDigest(repo, 'git')).toBe(run.outputs.digest);
   }, 240_000);
 
+  it('says the builder has no git when a git context meets a buildkitd without git', async () => {
+    // buildkitd enables its git source only when it finds git on its PATH.
+    const nogit = startPrivateBuildkitd({
+      root: mkdtempSync(path.join(work, 'nogit-root-')),
+      env: { PATH: path.join(work, 'no-such-dir') }
+    });
+    let run: ActionRun;
+    try {
+      await waitForBuildkitd(nogit.addr);
+      run = await build(
+        { context: `${stackFact('SAMPLE_APP_GIT')}#v1.0.0:app`, image: `${image}:nogit` },
+        { BUILDKIT_HOST: nogit.addr }
+      );
+    } finally {
+      await nogit.stop();
+    }
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      `::error::The builder at ${nogit.addr} has no git, so it cannot fetch the git context ${stackFact('SAMPLE_APP_GIT')}: failed to solve: failed to read dockerfile: failed to load cache key: unknown scheme git: not found`
+    );
+    expect(run.stdout).toContain('Install git where buildkitd runs');
+    expect(run.stdout).not.toContain('found no Dockerfile');
+  }, 120_000);
+
   it('builds a git context through the gateway frontend', async () => {
     const gitUrl = `${stackFact('SAMPLE_APP_GIT')}#main:app`;
     const run = await build({

@@ -156,6 +156,28 @@ describe('setup-buildctl', () => {
     expect(existsSync(dir)).toBe(false);
   }, 120_000);
 
+  it('fails at once with its log when the local buildkitd exits at start, and post still cleans up', async () => {
+    const started = Date.now();
+    const main = await runMain('setup-buildctl', {
+      version: version(),
+      'download-url': mirror(),
+      addr: 'local',
+      'buildkitd-flags': '--no-such-flag-slipway',
+      timeout: '60s'
+    });
+    expect(main.exitCode).toBe(1);
+    expect(main.stdout).toContain(
+      '::error::buildkitd (rootful) exited before the builder answered.'
+    );
+    expect(main.stdout).toContain('no-such-flag-slipway');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const dir = main.state.setup_buildkitd_dir ?? '';
+    expect(existsSync(dir)).toBe(true);
+    const post = await runPost('setup-buildctl', main);
+    expect(post.exitCode).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  }, 120_000);
+
   it('fails within the timeout, naming an unreachable builder', async () => {
     const started = Date.now();
     const run = await runMain('setup-buildctl', {

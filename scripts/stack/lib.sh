@@ -23,6 +23,7 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"   # must match scripts/stack/etcd/go.mod
 ACT_VERSION="${ACT_VERSION:-v0.2.89}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+ROOTLESSKIT_VERSION="${ROOTLESSKIT_VERSION:-v2.3.6}"
 
 # Ports (the runner side reaches every one on 127.0.0.1).
 REGISTRY_TLS_PORT=25000     # TLS + htpasswd (bcrypt) registry

@@ -80,6 +80,14 @@ export function describeFailure(
         progress,
         'Point "dockerfile" at the file (for a git context: a path inside the #ref:subdir directory), or set frontend: buildpacks to build the source without a Dockerfile.'
       );
+    case 'no-git':
+      return new BuildFailure(
+        kind,
+        `The builder at ${config.addr ?? 'the default address'} has no git, so it cannot fetch ${config.context.kind === 'git' ? `the git context ${config.context.repository}` : 'a git source'}: ${detail}`,
+        output,
+        progress,
+        'buildkitd fetches a git context itself and enables its git source only when a git binary is on its PATH (the moby/buildkit image has one). Install git where buildkitd runs, or check the repository out on the runner (actions/checkout) and build a local context.'
+      );
     case 'frontend':
       return new BuildFailure(
         kind,

@@ -4,7 +4,7 @@ import * as io from '@actions/io';
 // The one place that spawns processes directly: daemons must outlive the step (see spawnDetached).
 // eslint-disable-next-line no-restricted-imports
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { SlipwayError } from './errors.js';
 import { redact } from './secrets.js';
 
@@ -159,7 +159,8 @@ export async function run(
 export async function spawnDetached(
   tool: string,
   args: readonly string[],
-  logFile: string
+  logFile: string,
+  options: Pick<RunOptions, 'env' | 'cwd'> = {}
 ): Promise<number> {
   const toolPath = await resolveTool(tool);
   core.info(redact(`[daemon] ${formatCommandLine(tool, args)} (log: ${logFile})`));
@@ -168,7 +169,9 @@ export async function spawnDetached(
     const child = spawn(toolPath, [...args], {
       detached: true,
       stdio: ['ignore', log, log],
-      shell: false
+      shell: false,
+      cwd: options.cwd,
+      env: mergedEnv(options.env)
     });
     child.unref();
     if (child.pid === undefined) throw new SlipwayError(`${tool} could not be started.`);
@@ -178,27 +181,71 @@ export async function spawnDetached(
   }
 }
 
+/**
+ * Whether `pid` runs: a zombie (exited, not yet reaped) counts as gone, and a process we may not
+ * signal (EPERM: e.g. a root daemon started through sudo) as running.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return false;
+    // No /proc entry: gone (or no procfs, where kill(0) alone has to do).
+    return existsSync('/proc/self/stat') ? false : true;
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves true once the process is gone. */
-export async function stopProcess(pid: number, graceMs = 10_000): Promise<boolean> {
+/**
+ * The pid of a running process whose command line is exactly `argv` (read from /proc), e.g. the
+ * buildkitd a `sudo` started; undefined when there is none.
+ */
+export function findProcess(argv: readonly string[]): number | undefined {
+  const wanted = argv.join('\0');
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '');
+      if (cmdline === wanted && isProcessAlive(Number(entry))) return Number(entry);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves true once the process is gone. `send` delivers
+ * a signal (default: process.kill; a root daemon started through sudo is signalled through sudo).
+ */
+export async function stopProcess(
+  pid: number,
+  graceMs = 10_000,
+  send: (pid: number, signal: NodeJS.Signals) => unknown = (target, signal) =>
+    process.kill(target, signal)
+): Promise<boolean> {
   if (!isProcessAlive(pid)) return true;
-  process.kill(pid, 'SIGTERM');
+  await send(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isProcessAlive(pid)) return true;
+    if (!isProcessAlive(pid)) return reaped(pid);
     await new Promise(resolve => setTimeout(resolve, 100));
   }
-  if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (isProcessAlive(pid)) await send(pid, 'SIGKILL');
   await new Promise(resolve => setTimeout(resolve, 100));
-  return !isProcessAlive(pid);
+  return !isProcessAlive(pid) && reaped(pid);
+}
+
+/** Waits (up to 2 s) for an exited process's parent, often init, to reap it; always true. */
+async function reaped(pid: number): Promise<true> {
+  for (let i = 0; i < 20 && existsSync(`/proc/${pid}`); i++) {
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return true;
 }
 
 /**

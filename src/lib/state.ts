@@ -86,6 +86,8 @@ export const STATE = {
   setup: {
     buildkitdPid: integer('setup', 'buildkitd_pid'),
     buildkitdDir: text('setup', 'buildkitd_dir'),
+    /** How the local buildkitd runs: root, sudo or rootless (setup-buildctl's LocalMode). */
+    buildkitdMode: text('setup', 'buildkitd_mode'),
     tlsDir: text('setup', 'tls_dir'),
     kubeBuilder: json<KubeBuilderState>('setup', 'kube_builder')
   },

@@ -2,45 +2,20 @@ import * as core from '@actions/core';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TLS_ENV, type BuildkitTls, type KubeWorkload } from '../lib/buildkit/index.js';
-import { spawnDetached, stopProcess } from '../lib/exec.js';
 import { tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
 import { STATE } from '../lib/state.js';
 import type { SetupConfig, TlsInputs } from './config.js';
 import { startKubernetesBuilder, stopKubernetesBuilder } from './kubernetes.js';
+import { stopLocalBuilder } from './local.js';
 import { resolveWorkload } from './workload.js';
+
+export { startLocalBuilder } from './local.js';
 
 /**
  * The builder's life: buildkitd started on the runner or as a pod, the TLS files for a remote
  * one, each recorded in the state before it can fail, and all of it undone by the post step.
  */
-
-/**
- * Starts buildkitd on the runner: rootful with runc when running as root, else under rootlesskit.
- * Its root, socket, config and log live in a private directory under RUNNER_TEMP; the post step
- * stops it and removes the directory.
- */
-export async function startLocalBuilder(binDir: string, config: SetupConfig): Promise<string> {
-  const dir = tempDir('buildkitd');
-  STATE.setup.buildkitdDir.save(dir);
-  const socket = path.join(dir, 'buildkitd.sock');
-  const args = ['--root', path.join(dir, 'root'), '--addr', `unix://${socket}`];
-  if (config.buildkitdConfig) {
-    writeFileSync(path.join(dir, 'buildkitd.toml'), config.buildkitdConfig, { mode: 0o600 });
-    args.push('--config', path.join(dir, 'buildkitd.toml'));
-  }
-  args.push(...config.buildkitdFlags);
-  const buildkitd = path.join(binDir, 'buildkitd');
-  const rootful = process.getuid?.() === 0;
-  const pid = rootful
-    ? await spawnDetached(buildkitd, args, path.join(dir, 'buildkitd.log'))
-    : await spawnDetached('rootlesskit', [buildkitd, ...args], path.join(dir, 'buildkitd.log'));
-  STATE.setup.buildkitdPid.save(pid);
-  core.info(
-    `Started buildkitd (${rootful ? 'rootful' : 'rootless'}, pid ${pid}); log: ${path.join(dir, 'buildkitd.log')}`
-  );
-  return `unix://${socket}`;
-}
 
 /**
  * Starts buildkitd as a pod in the cluster (the seed's in-cluster builder), by default the
@@ -115,18 +90,14 @@ export function writeTlsFiles(inputs: TlsInputs): BuildkitTls {
 
 /** Stops the buildkitd this action started and removes its directory. */
 export async function stopBuilder(): Promise<void> {
-  const pid = STATE.setup.buildkitdPid.get() ?? 0;
-  if (pid > 0) {
-    const stopped = await stopProcess(pid);
-    core.info(stopped ? `Stopped buildkitd (pid ${pid})` : `buildkitd (pid ${pid}) did not stop`);
-  }
+  await stopLocalBuilder();
   const builder = STATE.setup.kubeBuilder.get();
   if (builder) {
     const { namespace, pod, configMap, kubeconfig, context } = builder;
     await stopKubernetesBuilder({ namespace, pod, configMap }, { kubeconfig, context });
   }
-  for (const dir of [STATE.setup.buildkitdDir.get(), STATE.setup.tlsDir.get()]) {
-    if (!dir) continue;
+  const dir = STATE.setup.tlsDir.get();
+  if (dir) {
     rmSync(dir, { recursive: true, force: true });
     core.info(`Removed ${dir}`);
   }

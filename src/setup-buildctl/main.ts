@@ -28,6 +28,7 @@ import {
   writeTlsFiles
 } from './builder.js';
 import { readConfig, type SetupConfig } from './config.js';
+import { describeMode, type LocalBuilder, type LocalMode } from './local.js';
 
 export { readConfig } from './config.js';
 
@@ -77,22 +78,13 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   const binDir = path.join(installed.dir, 'bin');
   core.addPath(binDir);
   core.debug(`Builder address kind: ${config.address.kind}`);
-  const address = config.address;
-  const addr =
-    address.kind === 'local'
-      ? await core.group('Starting buildkitd', () => startLocalBuilder(binDir, config))
-      : address.kind === 'kubernetes'
-        ? await core.group('Starting the builder pod', () =>
-            startBuilderPod(config, release.version)
-          )
-        : address.kind === 'kube-workload'
-          ? await core.group(`Finding a Ready pod behind ${address.workload.addr}`, () =>
-              findWorkloadPod(config, address.workload)
-            )
-          : address.addr;
+  const { addr, local } = await reachBuilder(config, binDir, release.version);
   const tls = config.tls ? writeTlsFiles(config.tls) : undefined;
   const workers = await core.group(`Waiting for the builder at ${addr}`, () =>
-    new Buildctl(path.join(binDir, 'buildctl'), addr, tls).waitForWorkers(config.timeoutMs)
+    new Buildctl(path.join(binDir, 'buildctl'), addr, tls).waitForWorkers(
+      config.timeoutMs,
+      local?.failure
+    )
   );
   const platforms = workerPlatforms(workers);
   core.exportVariable('BUILDKIT_HOST', addr);
@@ -111,7 +103,7 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
         `${release.version} (${release.source === 'github' ? 'GitHub releases' : release.source === 'pinned' ? 'pinned fallback' : 'as requested'})`
       ],
       ['Tool cache', installed.cacheHit ? 'hit' : 'miss (downloaded and verified)'],
-      ['Builder', `${addr}${builderOrigin(config)}`],
+      ['Builder', `${addr}${builderOrigin(config, local?.mode)}`],
       [
         'TLS',
         tls
@@ -125,11 +117,38 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
   return { version: release.version, addr };
 }
 
-function builderOrigin(config: SetupConfig): string {
+/** Starts the builder `addr` asks for, or finds it: the address buildctl dials. */
+async function reachBuilder(
+  config: SetupConfig,
+  binDir: string,
+  version: string
+): Promise<{ addr: string; local?: LocalBuilder }> {
+  const address = config.address;
+  switch (address.kind) {
+    case 'local': {
+      const local = await core.group('Starting buildkitd', () => startLocalBuilder(binDir, config));
+      return { addr: local.addr, local };
+    }
+    case 'kubernetes':
+      return {
+        addr: await core.group('Starting the builder pod', () => startBuilderPod(config, version))
+      };
+    case 'kube-workload':
+      return {
+        addr: await core.group(`Finding a Ready pod behind ${address.workload.addr}`, () =>
+          findWorkloadPod(config, address.workload)
+        )
+      };
+    default:
+      return { addr: address.addr };
+  }
+}
+
+function builderOrigin(config: SetupConfig, mode: LocalMode | undefined): string {
   const address = config.address;
   if (address.kind === 'remote') return '';
   if (address.kind === 'kube-workload') return ` (a Ready pod behind ${address.workload.addr})`;
-  return ' (started by this action)';
+  return mode ? ` (started by this action, ${describeMode(mode)})` : ' (started by this action)';
 }
 
 /** The checksum input, else GitHub's published asset digest, else the mirror's `.sha256` file. */

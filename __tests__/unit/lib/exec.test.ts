@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   CommandError,
   formatCommandLine,
+  findProcess,
   isProcessAlive,
   lastLines,
   resolveTool,
@@ -152,6 +153,29 @@ describe('daemons', () => {
       const started = Date.now();
       expect(await stopProcess(pid, 500)).toBe(true);
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds a running process by its exact command line, and signals it through `send`', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'daemon-'));
+    try {
+      const args = [`31.${process.pid}`];
+      const { result: pid } = await captureStdout(() =>
+        spawnDetached('sleep', args, path.join(dir, 'log'))
+      );
+      const sleep = await resolveTool('sleep');
+      expect(findProcess([sleep, ...args])).toBe(pid);
+      expect(findProcess([sleep, `32.${process.pid}`])).toBeUndefined();
+      const sent: string[] = [];
+      const stopped = await stopProcess(pid, 2000, (target, signal) => {
+        sent.push(signal);
+        process.kill(target, signal);
+      });
+      expect(stopped).toBe(true);
+      expect(sent).toEqual(['SIGTERM']);
+      expect(isProcessAlive(pid)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

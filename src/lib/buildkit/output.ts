@@ -155,6 +155,7 @@ export type FailureKind =
   | 'builder-lost'
   | 'transient'
   | 'no-dockerfile'
+  | 'no-git'
   | 'frontend'
   | 'build';
 
@@ -169,14 +170,20 @@ const TRANSIENT =
   /connection reset by peer|broken pipe|unexpected EOF|i\/o timeout|TLS handshake timeout|\b50[0234]\b(?: \w+)*|Service Unavailable|Bad Gateway|Gateway Timeout|Internal Server Error|too many requests|\b429\b|rpc error: code = (?:Unavailable|Internal) desc = (?:transport|connection)/i;
 const NO_DOCKERFILE =
   /failed to read dockerfile|dockerfile: no such file|open (?:\S*\/)?Dockerfile\S*: no such file|failed to find target/i;
+/**
+ * A git context on a builder without git: buildkitd registers its git source only when it finds a
+ * git binary (it logs "git source cannot be enabled"), and the solve then fails with "unknown
+ * scheme git" — wrapped in "failed to read dockerfile", which is not the problem.
+ */
+const NO_GIT = /unknown scheme git\b|git source cannot be enabled|failed to find git binary/i;
 const FRONTEND_FAILED =
   /failed to (?:resolve|load) (?:source metadata|frontend)|frontend .* not (?:found|supported)|invalid frontend|unsupported frontend|source metadata for/i;
 
 /**
  * What a failed buildctl run means. Registry auth first (a push 401 also shows as an ERROR on the
  * exporting step), then an unreachable builder (nothing built), a builder lost mid-build, then
- * transient network and 5xx
- * errors, then the frontend, and last an ordinary failed build — never retried.
+ * transient network and 5xx errors, a builder without git (before "failed to read dockerfile",
+ * which wraps it), then the frontend, and last an ordinary failed build — never retried.
  */
 export function classifyFailure(output: string, progressStarted: boolean): FailureKind {
   const errorLines = output
@@ -188,6 +195,7 @@ export function classifyFailure(output: string, progressStarted: boolean): Failu
   if (progressStarted && BUILDER_LOST.test(errorLines)) return 'builder-lost';
   if (TRANSIENT.test(errorLines) && !/did not complete successfully/.test(errorLines))
     return 'transient';
+  if (NO_GIT.test(errorLines)) return 'no-git';
   if (NO_DOCKERFILE.test(errorLines)) return 'no-dockerfile';
   if (FRONTEND_FAILED.test(errorLines)) return 'frontend';
   return 'build';
