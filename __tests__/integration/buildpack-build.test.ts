@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -104,14 +104,6 @@ function registryManifest(
     req.on('error', reject);
     req.end();
   });
-}
-
-async function waitForBuildkitd(addr: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers']).status === 0) return;
-    await new Promise(resolve => setTimeout(resolve, 200));
-  }
-  throw new Error(`buildkitd at ${addr} never answered`);
 }
 
 function expectSuccess(run: ActionRun): void {
@@ -236,7 +228,7 @@ describe('buildpack-build on the real stack', () => {
     const fresh = startPrivateBuildkitd({ root: mkdtempSync(path.join(work, 'fresh-root-')) });
     let second: ActionRun;
     try {
-      await waitForBuildkitd(fresh.addr);
+      await fresh.ready();
       second = await build(
         { context, image: `${image}:cache2`, 'cache-from': cacheRef },
         { BUILDKIT_HOST: fresh.addr }

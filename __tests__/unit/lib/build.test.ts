@@ -158,8 +158,8 @@ describe('cache specs', () => {
     const gha = parseCacheSpec('cache-from', 'type=gha,scope=main');
     expect(
       cacheArg(gha, 'import', { ACTIONS_CACHE_URL: 'https://c/', ACTIONS_RUNTIME_TOKEN: 'tok' })
-    ).toBe('type=gha,scope=main,url=https://c/,token=tok');
-    expect(cacheArg(gha, 'import', {})).toBe('type=gha,scope=main');
+    ).toBe('type=gha,scope=main,url=https://c/,version=1,token=tok');
+    expect(cacheArg(gha, 'import', {})).toBe('type=gha,scope=main,version=1');
   });
 });
 

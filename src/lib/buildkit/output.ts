@@ -80,6 +80,8 @@ function isBuildStep(name: string): boolean {
   );
 }
 
+const CACHE_VERTEX = /^importing cache|^exporting (?:cache|to .*cache)/i;
+
 /** Follows `--progress=plain` output: `#N name`, `#N CACHED`, `#N DONE 0.1s`, `#N ERROR: …`. */
 export class ProgressTracker {
   private readonly vertices = new Map<string, Vertex>();
@@ -120,6 +122,22 @@ export class ProgressTracker {
       else if (vertex.done) executed++;
     }
     return { cached, executed };
+  }
+
+  /**
+   * Cache imports and exports that failed (`importing cache manifest from …`, `exporting cache to
+   * …`, `exporting to GitHub Actions Cache`): BuildKit builds on without an import, and without an
+   * export that has ignore-error=true, so the build succeeds and only this says the cache is off.
+   */
+  cacheFailures(): Array<{ name: string; error: string }> {
+    const failures: Array<{ name: string; error: string }> = [];
+    for (const id of this.order) {
+      const vertex = this.vertices.get(id);
+      if (!vertex?.error || !CACHE_VERTEX.test(vertex.name)) continue;
+      const error = vertex.lines.find(line => line.startsWith('ERROR')) ?? 'ERROR';
+      failures.push({ name: vertex.name, error: error.replace(/^ERROR:?\s*/, '') });
+    }
+    return failures;
   }
 
   /** The first vertex that failed, with the tail of its own log lines. */
