@@ -217,7 +217,7 @@ function readPlatforms(inputs: Inputs): string[] {
     if (!PLATFORM.test(platform)) {
       throw new InputError(
         'platforms',
-        `has an invalid platform "${platform}" (os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64/v8).`
+        `has an invalid platform ${quoteValue(platform)} (os/arch or os/arch/variant, e.g. linux/amd64, linux/arm64/v8).`
       );
     }
   }
@@ -242,7 +242,10 @@ function readSecrets(inputs: Inputs, env: Record<string, string | undefined>): S
     if (secret.source.type === 'file') {
       const file = path.resolve(secret.source.path);
       if (!existsSync(file) || !statSync(file).isFile()) {
-        throw new InputError('secrets', `secret "${secret.id}" names no file: ${file}.`);
+        throw new InputError(
+          'secrets',
+          `secret "${secret.id}" names no file: ${quoteValue(file)}.`
+        );
       }
       secret.source = { type: 'file', path: file };
     }

@@ -353,7 +353,7 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     atomic: inputs.boolean('atomic', true),
     wait: inputs.boolean('wait', true),
     timeoutMs: inputs.duration('timeout', '5m'),
-    lockTimeoutMs: inputs.duration('lock-timeout', '10m'),
+    lockTimeoutMs: inputs.duration('lock-timeout', '10m', { allowZero: true }),
     force: inputs.boolean('force', false),
     dryRun: inputs.boolean('dry-run', false),
     historyMax,

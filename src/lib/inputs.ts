@@ -14,12 +14,19 @@ export type InputSource = (name: string) => string;
 const MAX_INPUT_LENGTH = 64 * 1024;
 const SHOWN_VALUE_LENGTH = 60;
 
-/** The part of a bad value to quote back: bounded, one line, and never for secret inputs. */
+/**
+ * The part of a bad value to quote back: bounded, one line, and never for secret inputs. JSON
+ * escapes C0 controls; DEL, C1 controls (U+0085 is a newline to some viewers, U+009B a terminal
+ * CSI) and the Unicode line separators are escaped here too, so no value can shape the log.
+ */
 export function quoteValue(raw: string): string {
   const oneLine = raw.replace(/[\r\n\t]/g, ' ');
   const shown =
     oneLine.length > SHOWN_VALUE_LENGTH ? `${oneLine.slice(0, SHOWN_VALUE_LENGTH)}…` : oneLine;
-  return JSON.stringify(shown);
+  return JSON.stringify(shown).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
 }
 
 function fail(name: string, expected: string, raw: string, secret = false): never {
@@ -29,11 +36,15 @@ function fail(name: string, expected: string, raw: string, secret = false): neve
   );
 }
 
-/** Control characters other than tab could inject lines into logs, outputs or env files. */
+/**
+ * Control characters other than tab could inject lines into logs, outputs or env files: every
+ * Unicode control (C0, DEL and C1, where U+0085 is a newline), and on a single line also the
+ * Unicode line and paragraph separators.
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_MULTILINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const CONTROL_MULTILINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 // eslint-disable-next-line no-control-regex -- as above, newlines included
-const CONTROL_SINGLE_LINE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+const CONTROL_SINGLE_LINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
 
 function rejectControlCharacters(name: string, raw: string, multiline: boolean): void {
   const pattern = multiline ? CONTROL_MULTILINE : CONTROL_SINGLE_LINE;
@@ -83,19 +94,43 @@ export function parseBoolean(name: string, raw: string, defaultValue: boolean): 
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+/**
+ * The longest duration: 596h, just under the 2^31-1 ms a Node timer takes (a longer one fires at
+ * once) and far beyond any job's time limit.
+ */
+export const MAX_DURATION_MS = 596 * 3_600_000;
 
-/** Go-style durations (`90s`, `5m`, `1h30m`, `500ms`) or plain seconds (`300`), in milliseconds. */
-export function parseDuration(name: string, raw: string, defaultValue?: string): number {
+export interface DurationOptions {
+  /** Zero is a meaningful value (lock-timeout: fail at once rather than wait). */
+  allowZero?: boolean;
+}
+
+/**
+ * Go-style durations (`90s`, `5m`, `1h30m`, `500ms`) or plain seconds (`300`), in whole
+ * milliseconds, at most 596h. Zero would mean "no timeout" to some tools and "expire at once" to
+ * others, so it is refused in every spelling unless `allowZero` says what it means; an amount
+ * that rounds to zero (`0.4ms`) is refused either way.
+ */
+export function parseDuration(
+  name: string,
+  raw: string,
+  defaultValue?: string,
+  options: DurationOptions = {}
+): number {
   const value = raw.trim() || defaultValue || '';
   const expected = 'a duration such as 90s, 5m or 1h30m (units ms, s, m, h)';
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  if (!DURATION_PATTERN.test(value)) return fail(name, expected, raw);
   let total = 0;
+  if (/^\d+$/.test(value)) total = Number(value) * 1000;
+  else if (!DURATION_PATTERN.test(value)) return fail(name, expected, raw);
   for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
     total += Number(amount) * (DURATION_UNITS[unit as string] ?? 0);
   }
-  if (total <= 0) return fail(name, `${expected}, greater than zero`, raw);
-  return Math.round(total);
+  const ms = Math.round(total);
+  const zero = options.allowZero && total === 0;
+  if (!zero && !(ms >= 1 && ms <= MAX_DURATION_MS)) {
+    return fail(name, `${expected}, from ${options.allowZero ? '0' : '1ms'} to 596h`, raw);
+  }
+  return ms;
 }
 
 /** Milliseconds as a Go duration string (`5m0s`), the form helm and kubectl flags take. */
@@ -199,11 +234,11 @@ export function parseInteger(
 
 /** A lowercase hex sha256, optionally prefixed `sha256:`; returned without the prefix. */
 export function parseSha256(name: string, raw: string): string | undefined {
+  if (raw.trim() === '') return undefined;
   const value = raw
     .trim()
     .toLowerCase()
     .replace(/^sha256:/, '');
-  if (value === '') return undefined;
   if (!/^[0-9a-f]{64}$/.test(value))
     return fail(name, 'a sha256 digest: 64 hex characters, optionally prefixed sha256:', raw);
   return value;
@@ -297,8 +332,8 @@ export class Inputs {
     return parseBoolean(name, this.raw(name), defaultValue);
   }
 
-  duration(name: string, defaultValue: string): number {
-    return parseDuration(name, this.raw(name), defaultValue);
+  duration(name: string, defaultValue: string, options: DurationOptions = {}): number {
+    return parseDuration(name, this.raw(name), defaultValue, options);
   }
 
   list(name: string, options: ListOptions = {}): string[] {

@@ -73,10 +73,14 @@ export function parseImageReference(name: string, raw: string): ImageReference {
   };
 }
 
-/** `domain/path` as the user wrote it (no Docker Hub expansion): the name to pin a digest on. */
+/**
+ * `domain/path` as the user wrote it (no Docker Hub expansion): the name to pin a digest on. Only
+ * Docker Hub's official-image form `library/<name>` is shortened, to the `<name>` it stands for;
+ * `library/team/app` is another repository than `team/app` and is kept whole.
+ */
 export function repositoryName(reference: ImageReference): string {
   if (reference.explicitDomain) return `${reference.domain}/${reference.path}`;
-  return reference.path.startsWith('library/')
+  return /^library\/[^/]+$/.test(reference.path)
     ? reference.path.slice('library/'.length)
     : reference.path;
 }

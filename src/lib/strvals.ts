@@ -25,6 +25,7 @@
  * Errors name the input, the line and the key, never a value (values may be secrets).
  */
 import { InputError } from './errors.js';
+import { quoteValue } from './inputs.js';
 
 /** helm's strvals.MaxIndex. */
 export const MAX_INDEX = 65536;
@@ -193,7 +194,7 @@ class Parser {
   }
 
   private failKey(path: string, message: string): never {
-    return this.fail(`key ${JSON.stringify(path)} ${message}`);
+    return this.fail(`key ${quoteValue(path)} ${message}`);
   }
 
   private read(): string | undefined {

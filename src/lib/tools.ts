@@ -7,6 +7,7 @@ import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { InputError, SlipwayError } from './errors.js';
+import { quoteValue } from './inputs.js';
 
 /**
  * Installing a tool: resolve a version, render its download URL, download with retries, verify
@@ -45,7 +46,7 @@ export function parseVersionSpec(name: string, raw: string): VersionSpec {
   if (semver.validRange(value)) return { kind: 'range', range: value };
   throw new InputError(
     name,
-    `must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${JSON.stringify(value.slice(0, 60))}.`
+    `must be latest, an exact version such as v0.20.1, or a semver range such as ^0.20; got ${quoteValue(value)}.`
   );
 }
 

@@ -113,6 +113,8 @@ describe('readConfig', () => {
     [{ context: '/does/not/exist' }, /Input "context" names no directory/],
     [{ context: 'https://git.local/repo' }, /Input "context".*\.git/],
     [{ platforms: 'amd64' }, /Input "platforms"/],
+    // Found by the property tests: a carriage return in a list item reached the message raw.
+    [{ platforms: 'linux/amd64\rlinux/arm64' }, 'invalid platform "linux/amd64 linux/arm64"'],
     [{ 'build-args': '1BAD=x' }, /Input "build-args"/],
     [{ 'cache-to': 'type=s4' }, /Input "cache-to"/],
     [{ provenance: 'maybe' }, /Input "provenance"/],

@@ -37,6 +37,12 @@ describe('helm-deploy-namespace readConfig', () => {
     expect(c.values).toBeUndefined();
   });
 
+  it('reads lock-timeout 0 in any spelling as "fail at once", and defaults it to 10m', () => {
+    expect(config({}).lockTimeoutMs).toBe(600_000);
+    for (const raw of ['0', '0s', '0m'])
+      expect(config({ 'lock-timeout': raw }).lockTimeoutMs).toBe(0);
+  });
+
   it('splits an image pinned by digest into the chart values', () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     const c = config({
@@ -182,6 +188,8 @@ describe('helm-deploy-namespace readConfig', () => {
     [{ 'namespace-labels': `team=${'x'.repeat(64)}` }, 'namespace-labels'],
     [{ timeout: 'forever' }, 'timeout'],
     [{ timeout: '0s' }, 'timeout'],
+    [{ timeout: '0' }, 'timeout'],
+    [{ 'lock-timeout': '597h' }, 'lock-timeout'],
     [{ atomic: 'yes' }, 'atomic'],
     [{ 'dry-run': '1' }, 'dry-run'],
     [{ 'history-max': '-1' }, 'history-max'],

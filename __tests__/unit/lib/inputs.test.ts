@@ -63,6 +63,32 @@ describe('parseDuration', () => {
     );
   });
 
+  // Found by the property tests (__tests__/unit/lib/properties): `0` was read as 0 (no timeout
+  // at all for a build) while `0s` was refused, `0.4ms` rounded to 0, and a long duration
+  // overflowed Node's timers (`600h`) or became Infinity (a 400-digit number of seconds).
+  it.each(['0', '00', '0.4ms', '0.0001s', '597h', '596h1s', '1'.padEnd(400, '0').slice(0, 30)])(
+    'rejects %j: from 1ms to 596h',
+    raw => {
+      expect(() => parseDuration('timeout', raw)).toThrow(
+        /Input "timeout" must be a duration such as 90s, 5m or 1h30m \(units ms, s, m, h\), from 1ms to 596h; got/
+      );
+    }
+  );
+
+  it('takes the longest duration, 596h, and 0.5ms as 1ms', () => {
+    expect(parseDuration('timeout', '596h')).toBe(596 * 3_600_000);
+    expect(parseDuration('timeout', '0.5ms')).toBe(1);
+  });
+
+  it('reads zero in every spelling where zero means something (lock-timeout)', () => {
+    for (const raw of ['0', '0s', '0m0s', '0ms']) {
+      expect(parseDuration('lock-timeout', raw, '10m', { allowZero: true })).toBe(0);
+    }
+    expect(() => parseDuration('lock-timeout', '0.4ms', '10m', { allowZero: true })).toThrow(
+      /from 0 to 596h/
+    );
+  });
+
   it('formats Go durations for helm', () => {
     expect(formatGoDuration(300_000)).toBe('5m0s');
     expect(formatGoDuration(5_400_000)).toBe('1h30m0s');
@@ -177,6 +203,25 @@ describe('parseString', () => {
     expect(quoteValue(`${'a'.repeat(70)}`)).toBe(`"${'a'.repeat(60)}…"`);
     expect(quoteValue('a\nb')).toBe('"a b"');
   });
+
+  // Found by the property tests: C1 controls (U+0085 is a newline to some log viewers, U+009B a
+  // terminal CSI) passed the control-character guard and were quoted back raw.
+  it('refuses C1 controls, and Unicode line separators on a single line', () => {
+    for (const raw of ['a\u0085b', 'a\u009b31mb', 'a\u0080']) {
+      expect(() => parseString('image', raw)).toThrow('Input "image" must be a single line');
+      expect(() => parseString('values', raw, { multiline: true })).toThrow(
+        'Input "values" must not contain control characters.'
+      );
+    }
+    expect(() => parseString('image', 'a\u2028b')).toThrow('must be a single line');
+    expect(parseString('values', 'a\u2028b', { multiline: true })).toBe('a\u2028b');
+    expect(parseString('image', 'é\u00a0ü')).toBe('é\u00a0ü');
+  });
+
+  it('escapes DEL, C1 controls and line separators in quoted values', () => {
+    expect(quoteValue('a\u0085b\u007f\u009b\u2028')).toBe('"a\\u0085b\\u007f\\u009b\\u2028"');
+    expect(JSON.parse(quoteValue('a\u0085b'))).toBe('a\u0085b');
+  });
 });
 
 describe('other parsers', () => {
@@ -206,6 +251,10 @@ describe('other parsers', () => {
     expect(parseSha256('checksum', `sha256:${hex.toUpperCase()}`)).toBe(hex);
     expect(parseSha256('checksum', '')).toBeUndefined();
     expect(() => parseSha256('checksum', 'abc')).toThrow(/64 hex characters/);
+    // Found by the property tests: a bare prefix was read as "no checksum given".
+    expect(() => parseSha256('checksum', 'sha256:')).toThrow(
+      'Input "checksum" must be a sha256 digest: 64 hex characters, optionally prefixed sha256:; got "sha256:".'
+    );
   });
 });
 

@@ -66,4 +66,14 @@ describe('formatting', () => {
       `org/app@${digest}`
     );
   });
+
+  // Found by the property tests: every `library/` prefix was stripped, so `library/team/app`
+  // was built, pushed and pinned as `team/app`, another Docker Hub repository.
+  it('shortens only the official-image form library/<name>', () => {
+    expect(repositoryName(parseImageReference('image', 'library/nginx'))).toBe('nginx');
+    const nested = parseImageReference('image', 'library/team/app:1');
+    expect(repositoryName(nested)).toBe('library/team/app');
+    expect(formatReference(nested)).toBe('library/team/app:1');
+    expect(pinDigest(nested, digest)).toBe(`library/team/app@${digest}`);
+  });
 });

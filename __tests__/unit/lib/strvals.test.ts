@@ -258,6 +258,14 @@ describe('the port', () => {
     }
   });
 
+  // Found by the property tests: a key's C1 control (U+0085, a newline to some log viewers)
+  // reached the message raw; keys are quoted like any value now.
+  it('quotes a key with control characters on one line', () => {
+    expect(() => parseSetLines(['a\u0085b[x]=1'], typed)).toThrow(
+      'key "a\\u0085b" has a list index that is not a number'
+    );
+  });
+
   it('keeps one assignment per line working, later lines override earlier ones', () => {
     const lines = [
       'image.tag=v1',

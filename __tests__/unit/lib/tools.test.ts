@@ -54,6 +54,8 @@ describe('versions', () => {
     expect(() => parseVersionSpec('version', 'newest')).toThrow(
       'Input "version" must be latest, an exact version such as v0.20.1, or a semver range'
     );
+    // Found by the property tests: a C1 control was quoted back raw.
+    expect(() => parseVersionSpec('version', 'v1\u0085')).toThrow('got "v1\\u0085".');
   });
 
   it('selects latest stable, exact, and ranges', () => {

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { quoteValue } from '../inputs.js';
 
 /**
  * Which builder buildctl talks to: the addresses `--addr` accepts, and the TLS files for a
@@ -42,7 +43,7 @@ export function parseRemoteBuildkitAddr(name: string, raw: string, allowLocal = 
   const forms = ADDRESS_PATTERNS.map(([, form]) => form).join(', ');
   throw new InputError(
     name,
-    `must be ${allowLocal ? `local, kubernetes, ${WORKLOAD_FORMS} or ` : ''}a BuildKit address: ${forms}; got ${JSON.stringify(value.slice(0, 80))}.`
+    `must be ${allowLocal ? `local, kubernetes, ${WORKLOAD_FORMS} or ` : ''}a BuildKit address: ${forms}; got ${quoteValue(value)}.`
   );
 }
 
@@ -56,7 +57,7 @@ export function parseBuildkitAddr(name: string, raw: string, env = process.env):
     if (!match) {
       throw new InputError(
         name,
-        `must be ${WORKLOAD_FORMS} (lower-case names, as Kubernetes spells them); got ${JSON.stringify(value.slice(0, 80))}.`
+        `must be ${WORKLOAD_FORMS} (lower-case names, as Kubernetes spells them); got ${quoteValue(value)}.`
       );
     }
     const [, kind, namespace = '', service = ''] = match;
