@@ -56,16 +56,23 @@ export function pushScratchImage(
 }
 
 /**
- * A second buildkitd (the stack's binary and config, its own root) on a random loopback port,
- * optionally requiring TLS client certificates or with its own environment; `stop` kills it.
+ * A second buildkitd (the stack's binary and config, its own root) on a random loopback port or
+ * at `addr` (e.g. a unix socket), optionally requiring TLS client certificates or with its own
+ * environment; `ready` waits until it answers, `stop` kills it.
  */
 export function startPrivateBuildkitd(options: {
   root: string;
+  addr?: string;
   tls?: { ca: string; cert: string; key: string };
   /** Its environment on top of the test's, e.g. a PATH without git. */
   env?: Record<string, string>;
-}): { addr: string; daemon: import('node:child_process').ChildProcess; stop: () => Promise<void> } {
-  const addr = `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
+}): {
+  addr: string;
+  daemon: import('node:child_process').ChildProcess;
+  ready: () => Promise<void>;
+  stop: () => Promise<void>;
+} {
+  const addr = options.addr ?? `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
   const config = path.join(
     path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
     'buildkitd.toml'
@@ -81,6 +88,16 @@ export function startPrivateBuildkitd(options: {
   return {
     addr,
     daemon,
+    ready: async () => {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const up = spawnSync(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers'], {
+          stdio: 'ignore'
+        });
+        if (up.status === 0) return;
+        await new Promise(resolve => setTimeout(resolve, 200));
+      }
+      throw new Error(`the private buildkitd at ${addr} did not answer within 20 s`);
+    },
     stop: async () => {
       daemon.kill('SIGKILL');
       await new Promise(resolve => setTimeout(resolve, 300));

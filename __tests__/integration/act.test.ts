@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { callerRepository, readResult, runAct } from '../helpers/act.js';
 import { projectRoot } from '../helpers/action-runner.js';
 import { pushSourceChange } from '../helpers/git.js';
 import {
@@ -36,69 +35,14 @@ afterAll(() => {
 });
 
 /** A fresh git repository holding the chart and one workflow, as another team's repo would. */
-async function callerRepository(workflow: string): Promise<string> {
-  const repo = mkdtempSync(path.join(tmpdir(), 'slipway-caller-'));
+async function chartRepository(workflow: string): Promise<string> {
+  const repo = await callerRepository(workflow, dir =>
+    cpSync(path.join(projectRoot, 'examples/charts/sample-app'), path.join(dir, 'deploy/chart'), {
+      recursive: true
+    })
+  );
   tempDirs.push(repo);
-  cpSync(path.join(projectRoot, 'examples/charts/sample-app'), path.join(repo, 'deploy/chart'), {
-    recursive: true
-  });
-  mkdirSync(path.join(repo, '.github/workflows'), { recursive: true });
-  writeFileSync(path.join(repo, '.github/workflows/flow.yml'), workflow);
-  const git = (args: string[]) =>
-    spawnText('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', ...args], repo);
-  await git(['init', '-q', '-b', 'main']);
-  await git(['add', '-A']);
-  await git(['commit', '-q', '-m', 'caller']);
   return repo;
-}
-
-function spawnText(
-  tool: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv = process.env
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', chunk => (output += chunk));
-    child.stderr.on('data', chunk => (output += chunk));
-    child.on('error', reject);
-    child.on('close', code => {
-      if (tool === 'git' && code !== 0) reject(new Error(`git ${args.join(' ')}: ${output}`));
-      else resolve({ code: code ?? 1, output });
-    });
-  });
-}
-
-async function runAct(
-  repo: string,
-  resultFile: string,
-  extra: { args?: string[]; env?: NodeJS.ProcessEnv } = {}
-): Promise<{ code: number; output: string }> {
-  return spawnText(
-    'bash',
-    [
-      path.join(projectRoot, 'scripts/act'),
-      'workflow_dispatch',
-      '-W',
-      '.github/workflows/flow.yml',
-      '--env',
-      `RESULT_FILE=${resultFile}`,
-      ...(extra.args ?? [])
-    ],
-    repo,
-    { ...process.env, ...extra.env }
-  );
-}
-
-function readResult(file: string): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .map(line => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
-  );
 }
 
 async function expectDeployedByDigest(
@@ -129,7 +73,7 @@ describe('under act, from another repository', () => {
     created.push(target);
     const repository = `slipway/${target}`;
     const source = pushSourceChange(`act-${target}`, target);
-    const repo = await callerRepository(`name: flow
+    const repo = await chartRepository(`name: flow
 on: workflow_dispatch
 jobs:
   flow:
@@ -162,7 +106,7 @@ jobs:
 `);
     const resultFile = path.join(repo, '..', `${path.basename(repo)}.result`);
     tempDirs.push(resultFile);
-    const act = await runAct(repo, resultFile);
+    const act = await runAct(repo, ['--env', `RESULT_FILE=${resultFile}`]);
     expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
       code: 0,
       tail: ''
@@ -183,7 +127,7 @@ jobs:
       created.push(target);
       const repository = `slipway/${target}`;
       const source = pushSourceChange(`act-${target}`, target);
-      const repo = await callerRepository(`name: flow
+      const repo = await chartRepository(`name: flow
 on: workflow_dispatch
 jobs:
   deliver:
@@ -225,13 +169,14 @@ ${bySecret ? '    secrets:\n      kubeconfig: ${{ secrets.SLIPWAY_IT_KUBECONFIG 
       const kubeconfig = kubectl(['config', 'view', '--raw', '--flatten', '--minify']);
       const act = await runAct(
         repo,
-        resultFile,
-        bySecret
-          ? {
-              args: ['--env', 'KUBECONFIG=/nonexistent/kubeconfig', '-s', 'SLIPWAY_IT_KUBECONFIG'],
-              env: { SLIPWAY_IT_KUBECONFIG: kubeconfig, KUBECONFIG: undefined }
-            }
-          : {}
+        [
+          '--env',
+          `RESULT_FILE=${resultFile}`,
+          ...(bySecret
+            ? ['--env', 'KUBECONFIG=/nonexistent/kubeconfig', '-s', 'SLIPWAY_IT_KUBECONFIG']
+            : [])
+        ],
+        bySecret ? { SLIPWAY_IT_KUBECONFIG: kubeconfig, KUBECONFIG: undefined } : {}
       );
       expect({ code: act.code, tail: act.code === 0 ? '' : act.output.slice(-4000) }).toEqual({
         code: 0,

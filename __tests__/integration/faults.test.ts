@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -141,14 +141,7 @@ describe('BuildKit faults', () => {
       path.join(context, 'Dockerfile'),
       `FROM scratch\nCOPY step /step\nRUN ${JSON.stringify(stepArgv).replace(/,/g, ', ')}\n`
     );
-    for (let i = 0; i < 50; i++) {
-      const up = spawn(stackFact('BUILDCTL'), ['--addr', addr, 'debug', 'workers'], {
-        stdio: 'ignore'
-      });
-      const code = await new Promise(resolve => up.on('close', resolve));
-      if (code === 0) break;
-      await new Promise(resolve => setTimeout(resolve, 200));
-    }
+    await builder.ready();
     const started = Date.now();
     const running = startMain(
       'buildpack-build',

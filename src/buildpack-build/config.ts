@@ -4,6 +4,7 @@ import {
   DEFAULT_BUILDER,
   DEFAULT_FRONTEND_IMAGE,
   FRONTEND_MODES,
+  cacheRefs,
   expandImageNames,
   isGitContext,
   parseCacheSpec,
@@ -15,6 +16,7 @@ import {
   parseSecretSpec,
   selectFrontend,
   tlsFromEnv,
+  withGhaScopes,
   type BuildContext,
   type BuildSpec,
   type BuildpacksSpec,
@@ -73,6 +75,11 @@ export function readConfig(
     inputs.list('tags', { commas: true }),
     env
   );
+  const target = inputs.optionalString('target');
+  const platforms = readPlatforms(inputs);
+  // type=gha without a scope: one per image and ref (withGhaScopes), read from the base branch too.
+  const scope = { images, target, platforms };
+  const refs = cacheRefs(env);
   return {
     addr: rawAddr
       ? parseRemoteBuildkitAddr(inputs.string('addr') ? 'addr' : 'addr (BUILDKIT_HOST)', rawAddr)
@@ -85,16 +92,26 @@ export function readConfig(
     dockerfileDir: dockerfile.dir,
     dockerfileName: dockerfile.exists || context.kind === 'git' ? dockerfile.name : undefined,
     dockerfileDisplay: dockerfile.exists || context.kind === 'git' ? dockerfile.display : undefined,
-    target: inputs.optionalString('target'),
+    target,
     buildArgs: inputs.keyValues('build-args', { key: BUILD_ARG_KEY }),
     labels: inputs.keyValues('labels'),
-    platforms: readPlatforms(inputs),
+    platforms,
     secrets: readSecrets(inputs, env),
     frontendOpts: inputs.keyValues('frontend-opts', { key: OPT_KEY }),
     images,
     push,
-    cacheFrom: inputs.list('cache-from').map(line => parseCacheSpec('cache-from', line)),
-    cacheTo: inputs.list('cache-to').map(line => parseCacheSpec('cache-to', line)),
+    cacheFrom: withGhaScopes(
+      inputs.list('cache-from').map(line => parseCacheSpec('cache-from', line)),
+      'import',
+      scope,
+      refs
+    ),
+    cacheTo: withGhaScopes(
+      inputs.list('cache-to').map(line => parseCacheSpec('cache-to', line)),
+      'export',
+      scope,
+      refs
+    ),
     provenance: readAttestation(inputs, 'provenance', 'mode=min'),
     sbom: readAttestation(inputs, 'sbom', ''),
     buildpacks: frontend === 'buildpacks' ? readBuildpacks(inputs, push) : undefined,

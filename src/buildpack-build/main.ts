@@ -1,13 +1,18 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { Buildctl, imageName, type BuildMetadata } from '../lib/buildkit/index.js';
+import {
+  Buildctl,
+  imageName,
+  type BuildMetadata,
+  type ProgressTracker
+} from '../lib/buildkit/index.js';
 import { SlipwayError } from '../lib/errors.js';
 import { Inputs, formatGoDuration } from '../lib/inputs.js';
 import { repositoryName, type ImageReference } from '../lib/reference.js';
 import { withRetry } from '../lib/retry.js';
 import { tempDir } from '../lib/runner.js';
-import { registerSecret } from '../lib/secrets.js';
+import { redact, registerSecret } from '../lib/secrets.js';
 import { buildpacksOnce } from './buildpacks.js';
 import { readConfig, secretValues, type BuildConfig } from './config.js';
 import { BuildFailure, describeFailure } from './failure.js';
@@ -123,17 +128,22 @@ async function buildOnce(
   if (result.exitCode !== 0 || !result.metadata) {
     throw describeFailure(config, result.output, result.progress);
   }
-  for (const reason of result.progress.failedCacheExports()) {
-    core.warning(`The cache export failed; the image was built without it: ${reason}`, {
-      title: 'Cache export failed'
-    });
-  }
+  warnCacheFailures(result.progress);
   return {
     metadata: result.metadata,
     steps: result.progress.counts(),
     durationMs: result.durationMs,
     attempts: attempt
   };
+}
+
+/** A cache that could not be read or written warns: the build itself succeeded without it. */
+function warnCacheFailures(progress: ProgressTracker): void {
+  for (const failure of progress.cacheFailures()) {
+    core.warning(`${failure.name} failed, the build went on without it: ${redact(failure.error)}`, {
+      title: 'Build cache not used'
+    });
+  }
 }
 
 /** With push, an empty digest would deploy nothing: fail rather than output it silently. */

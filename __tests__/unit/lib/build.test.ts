@@ -158,8 +158,8 @@ describe('cache specs', () => {
     const gha = parseCacheSpec('cache-from', 'type=gha,scope=main');
     expect(
       cacheArg(gha, 'import', { ACTIONS_CACHE_URL: 'https://c/', ACTIONS_RUNTIME_TOKEN: 'tok' })
-    ).toBe('type=gha,scope=main,url=https://c/,token=tok');
-    expect(cacheArg(gha, 'import', {})).toBe('type=gha,scope=main');
+    ).toBe('type=gha,scope=main,url=https://c/,version=1,token=tok');
+    expect(cacheArg(gha, 'import', {})).toBe('type=gha,scope=main,version=1');
   });
 });
 
@@ -435,10 +435,13 @@ describe('ProgressTracker', () => {
         ' > exporting cache to registry:'
       ].join('\n')
     );
-    expect(tracker.failedCacheExports()).toEqual([
-      'error writing layer blob: dial tcp 127.0.0.1:1: connect: connection refused'
+    expect(tracker.cacheFailures()).toEqual([
+      {
+        name: 'exporting cache to registry',
+        error: 'error writing layer blob: dial tcp 127.0.0.1:1: connect: connection refused'
+      }
     ]);
-    expect(track(FAILED_BUILD).failedCacheExports()).toEqual([]);
+    expect(track(FAILED_BUILD).cacheFailures()).toEqual([]);
   });
 
   it('does not count exporting and pushing as build steps', () => {

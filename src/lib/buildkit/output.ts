@@ -80,6 +80,8 @@ function isBuildStep(name: string): boolean {
   );
 }
 
+const CACHE_VERTEX = /^importing cache|^exporting (?:cache|to .*cache)/i;
+
 /** Follows `--progress=plain` output: `#N name`, `#N CACHED`, `#N DONE 0.1s`, `#N ERROR: …`. */
 export class ProgressTracker {
   private readonly vertices = new Map<string, Vertex>();
@@ -123,18 +125,19 @@ export class ProgressTracker {
   }
 
   /**
-   * Cache exports that failed while the build went on (`ignore-error=true`, which Slipway sets on
-   * every export): the vertex's ERROR text each, e.g. `error writing layer blob: … refused`.
+   * Cache imports and exports that failed (`importing cache manifest from …`, `exporting cache to
+   * …`, `exporting to GitHub Actions Cache`): BuildKit builds on without an import, and without an
+   * export that has ignore-error=true, so the build succeeds and only this says the cache is off.
    */
-  failedCacheExports(): string[] {
-    const failed: string[] = [];
+  cacheFailures(): Array<{ name: string; error: string }> {
+    const failures: Array<{ name: string; error: string }> = [];
     for (const id of this.order) {
       const vertex = this.vertices.get(id);
-      if (!vertex?.error || !vertex.name.startsWith('exporting cache')) continue;
-      const line = vertex.lines.find(text => text.startsWith('ERROR'));
-      failed.push((line ?? 'ERROR').replace(/^ERROR:?\s*/, '') || 'no reason given');
+      if (!vertex?.error || !CACHE_VERTEX.test(vertex.name)) continue;
+      const error = vertex.lines.find(line => line.startsWith('ERROR')) ?? 'ERROR';
+      failures.push({ name: vertex.name, error: error.replace(/^ERROR:?\s*/, '') });
     }
-    return failed;
+    return failures;
   }
 
   /** The first vertex that failed, with the tail of its own log lines. */
