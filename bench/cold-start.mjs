@@ -1,5 +1,5 @@
 // Cold start of each action bundle: process start to its first log line, against `node -e 0`
-// (the floor any node24 action pays). Also records each bundle's size. Goal: <= 1.5x.
+// (the floor any node24 action pays). Also records each bundle's size. Goal: <= 1.8x (issue 20).
 import { mkdtempSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +37,7 @@ export default async function coldStart({ root, runs }) {
       results.push({
         key: `cold_start_${action.replace(/-/g, '_')}`,
         ratio: median(bundleTimes) / median(floorTimes),
-        goal: 1.5,
+        goal: 1.8,
         a: { label: `dist/${action} to first log line`, medianMs: round(median(bundleTimes)) },
         b: { label: 'node -e 0', medianMs: round(median(floorTimes)) },
         bundleKiB: Math.round(statSync(bundle).size / 1024)

@@ -15,7 +15,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runActionBundle, runProcess, sideBySide, stackFacts } from './lib.mjs';
+import { runProcess, sideBySide, stackFacts } from './lib.mjs';
+import { medianPhases, profileRun } from './profile.mjs';
 
 export const name = 'flow';
 
@@ -101,8 +102,9 @@ export default async function flow({ root, runs }) {
     };
     const runner = path.join(work, 'runner');
 
+    const profiles = [];
     const action = async () => {
-      await runActionBundle(
+      const run = await profileRun(
         root,
         'slipway',
         {
@@ -118,11 +120,15 @@ export default async function flow({ root, runs }) {
           chart,
           release: 'web',
           namespace: namespaces.action,
-          'deploy-timeout': '2m'
+          'deploy-timeout': '2m',
+          // The flow ends when the new pod answers: the action's smoke check, raw's request.
+          'check-path': '/'
         },
         runner,
         helmEnv
       );
+      if (run.code !== 0) throw new Error(`the root action failed (exit ${run.code})`);
+      profiles.push(run.phases);
     };
     const raw = async () => {
       const metadata = path.join(work, 'metadata.json');
@@ -170,6 +176,14 @@ export default async function flow({ root, runs }) {
         ],
         { env: { ...process.env, ...helmEnv } }
       );
+      // The answer, through the API server's service proxy as the action's smoke check asks.
+      await runProcess('kubectl', [
+        '--kubeconfig',
+        facts.KUBECONFIG,
+        'get',
+        '--raw',
+        `/api/v1/namespaces/${namespaces.raw}/services/web-sample-app:80/proxy/`
+      ]);
     };
     const result = await sideBySide({
       runs,
@@ -181,8 +195,11 @@ export default async function flow({ root, runs }) {
         key: 'flow',
         goal: 1.05,
         overheadMs: Math.round(result.a.medianMs - result.b.medianMs),
-        ...result
-      }
+        ...result,
+        profile: medianPhases(profiles.slice(1))
+      },
+      // The same runs: source change -> new pod on the real node answering, both sides.
+      { key: 'e2e_real_node', goal: 1.05, ...result }
     ];
   } finally {
     await kubectl([

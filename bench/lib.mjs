@@ -102,7 +102,7 @@ export function stackFacts() {
 }
 
 /** The runner's environment for a bundle: INPUT_* variables, file commands in `runnerDir`. */
-function bundleEnv(runnerDir, inputs, extraEnv) {
+export function bundleEnv(runnerDir, inputs, extraEnv) {
   for (const dir of ['temp', 'tool-cache', 'commands'])
     mkdirSync(path.join(runnerDir, dir), { recursive: true });
   const env = {

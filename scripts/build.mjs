@@ -6,6 +6,7 @@ import { minify } from 'terser';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyPatches } from './patch-deps.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,4 +65,5 @@ const existing = await readdir(path.join(root, 'dist')).catch(() => []);
 if (requested.length === 0)
   for (const stale of existing.filter(n => !names.includes(n)))
     await rm(path.join(root, 'dist', stale), { recursive: true, force: true });
+await applyPatches(root);
 for (const name of names) await bundle(name);

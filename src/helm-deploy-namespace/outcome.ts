@@ -17,6 +17,7 @@ import { collectDiagnostics } from './diagnostics.js';
 import { rollBackFailedUpgrade } from './rollback.js';
 import { writeNamespacedKubeconfig } from './kubeconfig.js';
 import type { NamespaceState } from './namespace.js';
+import { readRelease } from './release-record.js';
 import type { SmokeCheckResult } from './smoke-check.js';
 import { checkImageUsed, pushedReference } from './unused-image.js';
 
@@ -109,14 +110,18 @@ export async function reportSuccess(
   check?: SmokeCheckResult
 ): Promise<DeployResult> {
   const { config } = ctx;
-  // helm status includes the rendered manifest: no separate `helm get manifest`.
-  const status = await ctx.helm.status(ctx.target);
+  // The release record holds the rendered manifest: no `helm get manifest`, and (with helm's
+  // default storage) no helm process at all.
+  const status = await readRelease(ctx);
   if (!status)
     throw new SlipwayError(`helm reported success but release ${config.release} is not found.`);
-  const readiness = await workloadReadiness(ctx, manifestResources(status.manifest));
+  // Independent reads: each waits on the API server or helm, none on another.
+  const [readiness, kubeconfig, imageWarning] = await Promise.all([
+    workloadReadiness(ctx, manifestResources(status.manifest)),
+    config.setContextNamespace ? writeNamespacedKubeconfig(ctx) : undefined,
+    checkImageUsed(ctx, status.manifest)
+  ]);
   const digest = manifestDigest(status.manifest);
-  const kubeconfig = config.setContextNamespace ? await writeNamespacedKubeconfig(ctx) : undefined;
-  const imageWarning = await checkImageUsed(ctx, status.manifest);
   core.info(
     `Release ${config.release} ${status.status} at revision ${status.revision} in ${config.namespace}`
   );

@@ -1,15 +1,9 @@
 import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
-import {
-  type Helm,
-  type HelmRelease,
-  isPending,
-  lastGoodRevision,
-  latestRecordState,
-  usesSecretStorage
-} from '../lib/helm/index.js';
+import { type Helm, type HelmRelease, isPending, lastGoodRevision } from '../lib/helm/index.js';
 import type { Context } from './context.js';
+import { currentReleaseState } from './release-record.js';
 import { restoreCommand } from './rollback.js';
 
 /**
@@ -50,25 +44,4 @@ export async function restoreRelease(
     );
   }
   core.info(good ? `Rolled back to revision ${good}` : 'Uninstalled the never-deployed release');
-}
-
-/**
- * The release's state from its storage records' labels, read through the API (no helm process);
- * other storage drivers, or credentials that may not list Secrets, fall back to `helm status`.
- */
-async function currentReleaseState(
-  ctx: Context
-): Promise<{ revision: number; status: string } | undefined> {
-  if (usesSecretStorage()) {
-    try {
-      const records = await ctx.kube.listSecretLabels(
-        ctx.config.namespace,
-        `owner=helm,name=${ctx.config.release}`
-      );
-      return latestRecordState(records);
-    } catch (error) {
-      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
-    }
-  }
-  return ctx.helm.status(ctx.target);
 }

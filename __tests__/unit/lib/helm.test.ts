@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { gzipSync } from 'node:zlib';
 import {
+  decodeReleaseRecord,
   historyArgs,
   isLockedReleaseError,
   isPending,
@@ -11,6 +13,7 @@ import {
   parseHelmVersion,
   parseHistory,
   parseReleaseStatus,
+  releaseRecordName,
   rollbackArgs,
   showValuesArgs,
   statusArgs,
@@ -184,6 +187,33 @@ describe('status and history', () => {
       ])
     ).toEqual({ revision: 10, status: 'pending-upgrade' });
     expect(latestRecordState([])).toBeUndefined();
+  });
+  it('decodes a storage record (gzipped or not) into the release helm status prints', () => {
+    const release = {
+      name: 'app',
+      namespace: 'pr-1',
+      version: 3,
+      info: { status: 'deployed', description: 'Upgrade complete' },
+      chart: { metadata: { name: 'web', version: '1.2.3' } },
+      manifest: '---\nkind: Deployment\n'
+    };
+    const json = JSON.stringify(release);
+    // The API's base64 of helm's base64 of the (gzipped) JSON.
+    const asApi = (payload: Buffer) =>
+      Buffer.from(payload.toString('base64'), 'latin1').toString('base64');
+    const expected = {
+      name: 'app',
+      namespace: 'pr-1',
+      revision: 3,
+      status: 'deployed',
+      chart: 'web-1.2.3',
+      description: 'Upgrade complete',
+      manifest: '---\nkind: Deployment\n'
+    };
+    expect(decodeReleaseRecord(asApi(gzipSync(json)))).toEqual(expected);
+    expect(decodeReleaseRecord(asApi(Buffer.from(json)))).toEqual(expected);
+    expect(parseReleaseStatus(json)).toEqual(expected);
+    expect(releaseRecordName('app', 3)).toBe('sh.helm.release.v1.app.v3');
   });
   it('reads helm storage labels only with the Secret driver', () => {
     expect(usesSecretStorage({})).toBe(true);

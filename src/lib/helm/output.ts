@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 
@@ -61,6 +62,24 @@ export function latestRecordState(
     if (!latest || revision > latest.revision) latest = { revision, status };
   }
   return latest;
+}
+
+/** The name of the Secret helm's default storage keeps `revision` of `release` in. */
+export function releaseRecordName(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
+}
+
+/**
+ * Decodes the `release` field of a storage record (the Secret's data value as the API gives it,
+ * base64 of helm's own base64 of gzipped JSON) into what `helm status -o json` prints: both are
+ * the release object, so one parser reads either.
+ */
+export function decodeReleaseRecord(apiValue: string): ReleaseStatus {
+  const helmEncoded = Buffer.from(apiValue, 'base64').toString('latin1');
+  let raw = Buffer.from(helmEncoded, 'base64');
+  // helm gzips every record it writes; an older, uncompressed one is read as it is.
+  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+  return parseReleaseStatus(raw.toString('utf8'));
 }
 
 /** Whether helm keeps releases in Secrets (its default), so their labels can be read directly. */

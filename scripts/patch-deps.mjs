@@ -1,0 +1,48 @@
+// Patches applied to node_modules before bundling (scripts/build.mjs runs this first; it is
+// idempotent). Each patch names the file, the exact text it replaces and why; a dependency update
+// that changes that text fails the build here instead of silently bundling the unpatched code.
+//
+// @actions/http-client imports undici (~900 KB of source) at the top of its module only to build a
+// ProxyAgent in getAgentDispatcher(), the dispatcher for fetch() through a proxy. Every action
+// imports @actions/core, which imports http-client for OIDC tokens, so every bundle evaluated all
+// of undici before its first log line: about a third of each action's start-up. Nothing Slipway
+// runs calls getAgentDispatcher (HttpClient's own requests go through node:http and tunnel, which
+// honour the proxy settings), so the bundle leaves undici out and the method says why if called.
+// The Kubernetes client's own undici (a newer major, in its lazily loaded chunk) is untouched.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const patches = [
+  {
+    file: 'node_modules/@actions/http-client/lib/index.js',
+    from: "import { ProxyAgent } from 'undici';",
+    to:
+      '/* slipway: undici left out of the bundle, see scripts/patch-deps.mjs */ ' +
+      'const ProxyAgent = function ProxyAgent() { throw new Error(' +
+      "'getAgentDispatcher() is not available in Slipway\\'s bundle: undici is left out to halve start-up time'" +
+      '); };'
+  }
+];
+
+export async function applyPatches(base = root) {
+  for (const patch of patches) {
+    const file = path.join(base, patch.file);
+    const source = await readFile(file, 'utf8');
+    if (source.includes(patch.to)) continue;
+    if (!source.includes(patch.from))
+      throw new Error(
+        `scripts/patch-deps.mjs: ${patch.file} no longer contains "${patch.from}"; ` +
+          'the dependency changed: check whether the patch is still needed and update it'
+      );
+    // A new file rather than an edit in place: node_modules may be hard-linked copies.
+    const patched = source.replace(patch.from, patch.to);
+    await writeFile(`${file}.slipway-tmp`, patched);
+    await rename(`${file}.slipway-tmp`, file);
+    console.log(`patched ${patch.file}`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await applyPatches();
