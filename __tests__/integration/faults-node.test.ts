@@ -1,12 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot, runMain, startMain, type ActionRun } from '../helpers/action-runner.js';
+import {
+  projectRoot,
+  runMain,
+  runPost,
+  startMain,
+  type ActionRun
+} from '../helpers/action-runner.js';
+import { manifestDigest } from '../helpers/registry.js';
 import { kubectl, namespacesDeletedAfterAll, podImageDigests, waitUntil } from '../helpers/kube.js';
-import { answerOf } from '../helpers/sample-app.js';
+import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackDir, stackFact } from '../helpers/stack.js';
 
 /**
@@ -228,4 +244,401 @@ describe('registry stops during the image pull', () => {
       `registry killed mid-pull: the deploy failed and rolled back ${failedAfterMs} ms later\n${error}`
     );
   }, 240_000);
+});
+
+/**
+ * A second kube-apiserver on the stack's etcd, with the stack's flags and certificates (as
+ * components/50-kube.sh starts the first) on a port of its own, bound to loopback and leaving the
+ * `kubernetes` Service's endpoint alone: killing it disturbs nobody else.
+ */
+function privateApiserver(dir: string) {
+  const pki = path.join(stackDir(), 'kube', 'pki');
+  const port = privatePort(25700);
+  const binary = path.join(
+    path.dirname(path.dirname(stackFact('HELM4'))),
+    `kubernetes-${kubeVersion()}`,
+    'kube-apiserver'
+  );
+  const args = [
+    '--etcd-servers',
+    'http://127.0.0.1:25379',
+    '--bind-address',
+    '127.0.0.1',
+    '--secure-port',
+    String(port),
+    '--endpoint-reconciler-type=none',
+    '--kubelet-preferred-address-types',
+    'InternalIP,Hostname',
+    '--kubelet-client-certificate',
+    path.join(pki, 'apiserver-kubelet-client.pem'),
+    '--kubelet-client-key',
+    path.join(pki, 'apiserver-kubelet-client-key.pem'),
+    '--tls-cert-file',
+    path.join(pki, 'apiserver.pem'),
+    '--tls-private-key-file',
+    path.join(pki, 'apiserver-key.pem'),
+    '--client-ca-file',
+    path.join(pki, 'ca.pem'),
+    '--service-account-issuer',
+    'https://kubernetes.default.svc.cluster.local',
+    '--service-account-key-file',
+    path.join(pki, 'sa.pub'),
+    '--service-account-signing-key-file',
+    path.join(pki, 'sa.key'),
+    '--service-cluster-ip-range',
+    '10.96.0.0/16',
+    '--authorization-mode',
+    'Node,RBAC',
+    '--allow-privileged=true',
+    '--profiling=false'
+  ];
+  const server = `https://127.0.0.1:${port}`;
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    readFileSync(stackFact('KUBECONFIG'), 'utf8').replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      `server: ${server}`
+    ),
+    { mode: 0o600 }
+  );
+  let daemon: ChildProcess | undefined;
+  let starts = 0;
+  const ready = () => {
+    try {
+      execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'], {
+        stdio: 'ignore',
+        timeout: 5_000
+      });
+      return true;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    server,
+    kubeconfig,
+    /** Starts it and waits until it is ready; returns how long that took. */
+    async start(): Promise<number> {
+      const started = Date.now();
+      const log = openSync(path.join(dir, `apiserver-${++starts}.log`), 'a');
+      daemon = spawn(binary, args, { stdio: ['ignore', log, log] });
+      closeSync(log);
+      await waitUntil(`the private kube-apiserver on ${server}`, ready, 90_000);
+      return Date.now() - started;
+    },
+    async kill(): Promise<void> {
+      if (!daemon) return;
+      daemon.kill('SIGKILL');
+      await exited(daemon);
+      daemon = undefined;
+    }
+  };
+}
+
+function kubeVersion(): string {
+  return execFileSync(
+    'sed',
+    [
+      '-n',
+      's/^KUBERNETES_VERSION="${KUBERNETES_VERSION:-\\(v[^}]*\\)}".*/\\1/p',
+      path.join(projectRoot, 'scripts/stack/lib.sh')
+    ],
+    { encoding: 'utf8' }
+  ).trim();
+}
+
+describe('the API server restarts during the rollout wait', () => {
+  let apiserver: ReturnType<typeof privateApiserver>;
+  beforeAll(async () => {
+    const dir = path.join(work, 'apiserver');
+    mkdirSync(dir);
+    apiserver = privateApiserver(dir);
+    await apiserver.start();
+  }, 120_000);
+  afterAll(() => apiserver.kill());
+
+  it.each(['HELM4', 'HELM3'])(
+    '%s and the action ride out the restart; the rollout is reported as it ended',
+    async helm => {
+      const namespace = newNamespace('faults-api');
+      const env = { PATH: pathWithHelm(stackFact(helm)), KUBECONFIG: undefined };
+      const plain = stackFact('SAMPLE_APP_IMAGE_PLAIN');
+      const base = {
+        release: 'web',
+        namespace,
+        chart,
+        kubeconfig: apiserver.kubeconfig,
+        timeout: '120s'
+      };
+      expectSuccess(
+        await runMain('helm-deploy-namespace', { ...base, image: `${plain}@${v1()}` }, { env })
+      );
+
+      // Pods of revision 2 turn Ready 20 s after they start: helm waits that long.
+      const deploy = startMain(
+        'helm-deploy-namespace',
+        { ...base, image: `${plain}@${v2()}`, set: 'readinessDelaySeconds=20' },
+        { env }
+      );
+      await waitUntil(
+        'release web pending-upgrade',
+        () => (releaseStatus(namespace)?.status === 'pending-upgrade' ? true : undefined),
+        60_000
+      );
+      // Killed 1 s before the deploy lock's next renewal (every 10 s): while the port is closed.
+      const renewed = await waitUntil('the deploy lock', () => {
+        const time = kubectl([
+          '-n',
+          namespace,
+          'get',
+          'lease',
+          'slipway-deploy-web',
+          '-o',
+          'jsonpath={.spec.renewTime}'
+        ]);
+        return time ? new Date(time).getTime() : undefined;
+      });
+      let killAt = renewed + 9_000;
+      while (killAt < Date.now()) killAt += 10_000;
+      await new Promise(resolve => setTimeout(resolve, killAt - Date.now()));
+      const killed = Date.now();
+      await apiserver.kill();
+      await new Promise(resolve => setTimeout(resolve, 2_500));
+      const readyMs = await apiserver.start();
+      const downMs = Date.now() - killed;
+      const run = await deploy.done;
+      console.log(
+        `API server killed mid-wait, restarted 2.5 s later, ready after ${readyMs} ms (down ${downMs} ms); the step ended ${Date.now() - killed} ms after the kill, exit ${run.exitCode}\n` +
+          run.stdout
+            .split('\n')
+            .filter(line => /Transient|error|warning|refused|reset|EOF|retry|watch/i.test(line))
+            .join('\n')
+      );
+      expectSuccess(run);
+      expect(run.stdout).toMatch(
+        /Transient failure \w+ Lease "slipway-deploy-web" .*\(attempt 1\/4\).*ECONNREFUSED/
+      );
+      expect(run.outputs).toMatchObject({ revision: '2', status: 'deployed' });
+      expect(releaseStatus(namespace)).toEqual({ version: 2, status: 'deployed' });
+      expect(podImageDigests(namespace)).toEqual([v2()]);
+      expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
+        'Hello from Slipway (version 2.0.0)\n'
+      );
+    },
+    300_000
+  );
+});
+
+describe('a builder pod deleted mid-build', () => {
+  it('the build fails naming the lost builder, nothing is pushed, post cleans up', async () => {
+    const namespace = newNamespace('faults-bk');
+    kubectl(['create', 'namespace', namespace]);
+    const registry = stackFact('REGISTRY_PLAIN_IN_CLUSTER');
+    const env = { KUBECONFIG: stackFact('KUBECONFIG'), PATH: process.env.PATH ?? '' };
+    const setup = await runMain(
+      'setup-buildctl',
+      {
+        version: stackFact('BUILDKIT_VERSION'),
+        'download-url': stackFact('BUILDKIT_DOWNLOAD_URL'),
+        addr: 'kubernetes',
+        'builder-namespace': namespace,
+        'builder-image': stackFact('BUILDKIT_IMAGE'),
+        'buildkitd-config': `[registry."${registry}"]\n  http = true\n`,
+        timeout: '90s'
+      },
+      { env }
+    );
+    expectSuccess(setup);
+    const addr = setup.outputs.addr ?? '';
+    const pod = addr.slice('kube-pod://'.length, addr.indexOf('?'));
+    expect(pod).toMatch(/^slipway-buildkitd-[0-9a-f]{8}$/);
+
+    // A RUN step that never ends on its own: the sample app's server, started by the build.
+    const context = writeSampleAppContext(path.join(work, 'lost-builder'));
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch\nCOPY sample-app /sample-app\nRUN ["/sample-app"]\n'
+    );
+    const repository = `slipway/faults-lost-${randomBytes(3).toString('hex')}`;
+    const build = startMain(
+      'buildpack-build',
+      { context, image: `${registry}/${repository}`, tags: 'never', timeout: '120s' },
+      {
+        env: { ...env, ...setup.exportedEnv, PATH: [...setup.addedPath, env.PATH].join(':') }
+      }
+    );
+    let progress = '';
+    build.child.stdout?.on('data', chunk => (progress += chunk));
+    // The RUN step has started: the app it runs says so in the build's progress output.
+    await waitUntil(
+      'the RUN step to start',
+      () => (/^#\d+ [\d.]+ .*sample-app dev listening on :8080/m.test(progress) ? true : undefined),
+      90_000
+    );
+    const deleted = Date.now();
+    kubectl(['-n', namespace, 'delete', 'pod', pod, '--wait=false']);
+    const run = await build.done;
+    const failedAfterMs = Date.now() - deleted;
+
+    expect(run.exitCode).toBe(1);
+    const error = errorAnnotation(run);
+    expect(error).toMatch(
+      new RegExp(`^The BuildKit builder at ${escape(addr)} went away during the build: `)
+    );
+    expect(run.stdout).not.toMatch(/Transient failure running buildctl build/);
+    expect(run.outputs.digest ?? '').toBe('');
+    // Nothing reached the registry under that name.
+    await expect(manifestDigest(stackFact('REGISTRY_PLAIN'), repository, 'never')).rejects.toThrow(
+      /→ 404/
+    );
+
+    const post = await runPost('setup-buildctl', setup, {}, { env });
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).not.toContain('::warning::');
+    expect(
+      kubectl([
+        '-n',
+        namespace,
+        'get',
+        'pod,configmap',
+        '-l',
+        'app.kubernetes.io/managed-by',
+        '-o',
+        'name'
+      ]).trim()
+    ).toBe('');
+    expect(
+      kubectl(['-n', namespace, 'get', 'pod', pod, '--ignore-not-found', '-o', 'name']).trim()
+    ).toBe('');
+    console.log(
+      `builder pod deleted mid-RUN: the step failed ${failedAfterMs} ms later\n${error}\npost:\n${post.stdout}`
+    );
+  }, 300_000);
+});
+
+/**
+ * The node's containerd, stopped with SIGTERM and started again the way components/80-node.sh
+ * starts it (its config, its log, its pid file, detached from this process). Running containers
+ * outlive it (their shims do); only what asks containerd meanwhile waits or fails.
+ */
+function nodeContainerd() {
+  const bin = path.dirname(stackFact('CTR'));
+  const config = path.join(stackDir(), 'node', 'containerd', 'config.toml');
+  const pidFile = path.join(stackDir(), 'pids', 'containerd.pid');
+  const pid = () => Number(readFileSync(pidFile, 'utf8').trim());
+  const running = () => {
+    try {
+      return readFileSync(`/proc/${pid()}/cmdline`, 'utf8').includes('containerd');
+    } catch {
+      return false;
+    }
+  };
+  const answers = () => {
+    try {
+      execFileSync(stackFact('CTR'), ['--address', stackFact('CONTAINERD_ADDRESS'), 'version'], {
+        stdio: 'ignore',
+        timeout: 5_000
+      });
+      return true;
+    } catch {
+      return undefined;
+    }
+  };
+  const start = () => {
+    const log = openSync(path.join(stackDir(), 'logs', 'containerd.log'), 'a');
+    const daemon = spawn(path.join(bin, 'containerd'), ['--config', config], {
+      cwd: stackDir(),
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }
+    });
+    closeSync(log);
+    daemon.unref();
+    writeFileSync(pidFile, `${daemon.pid}\n`);
+  };
+  return {
+    running,
+    /** SIGTERM, wait for the exit, start again, wait until it answers; the outage in ms. */
+    async restart(): Promise<{ stoppedMs: number; outageMs: number }> {
+      const old = pid();
+      if (!running()) throw new Error(`containerd (pid file ${pidFile}) is not running`);
+      const stopping = Date.now();
+      process.kill(old, 'SIGTERM');
+      await waitUntil(
+        'containerd to exit',
+        () => (existsSync(`/proc/${old}`) ? undefined : true),
+        10_000
+      );
+      const stoppedMs = Date.now() - stopping;
+      start();
+      await waitUntil('containerd to answer again', answers, 30_000);
+      return { stoppedMs, outageMs: Date.now() - stopping };
+    },
+    /** The stack's node must not be left without containerd, whatever happened above. */
+    ensureRunning(): void {
+      if (!running()) start();
+    }
+  };
+}
+
+describe('containerd restarts during a rollout (the shared node: runs last)', () => {
+  const containerd = nodeContainerd();
+  afterAll(() => containerd.ensureRunning());
+
+  it('the rollout completes, the node stays Ready, and the new revision answers', async () => {
+    const namespace = newNamespace('faults-ctrd');
+    const plain = stackFact('SAMPLE_APP_IMAGE_PLAIN');
+    const base = { release: 'web', namespace, chart, timeout: '120s' };
+    expectSuccess(
+      await runMain(
+        'helm-deploy-namespace',
+        { ...base, image: `${plain}@${v1()}` },
+        { env: helmEnv() }
+      )
+    );
+    const deploy = startMain(
+      'helm-deploy-namespace',
+      { ...base, image: `${plain}@${v2()}`, set: 'readinessDelaySeconds=8' },
+      { env: helmEnv() }
+    );
+    // Restarted while the new pod is being created and started on the node.
+    await waitUntil(
+      'a pod of revision 2',
+      () =>
+        kubectl([
+          '-n',
+          namespace,
+          'get',
+          'pods',
+          '-o',
+          'jsonpath={.items[*].spec.containers[0].image}'
+        ]).includes(v2())
+          ? true
+          : undefined,
+      60_000
+    );
+    const restarted = Date.now();
+    const { stoppedMs, outageMs } = await containerd.restart();
+    const run = await deploy.done;
+    console.log(
+      `containerd: SIGTERM → exit ${stoppedMs} ms, answering again after ${outageMs} ms; the step ended ${Date.now() - restarted} ms after the restart began, exit ${run.exitCode}`
+    );
+    expectSuccess(run);
+    expect(run.outputs).toMatchObject({ revision: '2', status: 'deployed' });
+    expect(releaseStatus(namespace)).toEqual({ version: 2, status: 'deployed' });
+    expect(podImageDigests(namespace)).toEqual([v2()]);
+    expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
+      'Hello from Slipway (version 2.0.0)\n'
+    );
+    expect(
+      kubectl([
+        'get',
+        'node',
+        stackFact('NODE_NAME'),
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}'
+      ])
+    ).toBe('True');
+  }, 300_000);
 });
