@@ -428,6 +428,63 @@ describe('the API server restarts during the rollout wait', () => {
     },
     300_000
   );
+  it('an API server that stays down: a clear message, nothing rolled back blindly, post puts it back', async () => {
+    const namespace = newNamespace('faults-api-down');
+    const env = { PATH: pathWithHelm(stackFact('HELM4')), KUBECONFIG: undefined };
+    const plain = stackFact('SAMPLE_APP_IMAGE_PLAIN');
+    const base = { release: 'web', namespace, chart, kubeconfig: apiserver.kubeconfig };
+    expectSuccess(
+      await runMain(
+        'helm-deploy-namespace',
+        { ...base, image: `${plain}@${v1()}`, timeout: '60s' },
+        { env }
+      )
+    );
+    const inputs = {
+      ...base,
+      image: `${plain}@${v2()}`,
+      set: 'readinessDelaySeconds=20',
+      timeout: '15s'
+    };
+    const deploy = startMain('helm-deploy-namespace', inputs, { env });
+    await waitUntil(
+      'release web pending-upgrade',
+      () => (releaseStatus(namespace)?.status === 'pending-upgrade' ? true : undefined),
+      60_000
+    );
+    const killed = Date.now();
+    await apiserver.kill();
+    const run = await deploy.done;
+    const gaveUpMs = Date.now() - killed;
+    const readyMs = await apiserver.start();
+    console.log(
+      `API server down for good mid-wait: the step gave up ${gaveUpMs} ms after the kill\n${errorAnnotation(run)}\n` +
+        run.stdout
+          .split('\n')
+          .filter(line => /Transient|warning/i.test(line))
+          .join('\n')
+    );
+    expect(run.exitCode).toBe(1);
+    const error = errorAnnotation(run);
+    expect(error).toMatch(
+      new RegExp(
+        `^helm upgrade --install web into namespace ${namespace} failed.*; the release's state is unknown \\(helm status web failed: .*${escape(apiserver.server.replace('https://', ''))}.*connection refused\\)`
+      )
+    );
+    expect(error).toContain('The Kubernetes API server did not answer, even after retries');
+    expect(run.stdout).toMatch(/Transient failure helm status \(attempt 3\/4\)/);
+    expect(run.stdout).not.toContain('nothing was installed');
+    // Back up: the release this run left pending is put back by the post step.
+    const post = await runPost('helm-deploy-namespace', run, inputs, { env });
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain('Rolled back to revision 1');
+    expect(releaseStatus(namespace)).toEqual({ version: 3, status: 'deployed' });
+    expect(podImageDigests(namespace)).toEqual([v1()]);
+    expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
+      'Hello from Slipway (version 1.0.0)\n'
+    );
+    console.log(`restarted in ${readyMs} ms; post put the release back in ${post.durationMs} ms`);
+  }, 300_000);
 });
 
 describe('a builder pod deleted mid-build', () => {
