@@ -3,7 +3,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -622,11 +621,16 @@ function nodeContainerd() {
       if (!running()) throw new Error(`containerd (pid file ${pidFile}) is not running`);
       const stopping = Date.now();
       process.kill(old, 'SIGTERM');
-      await waitUntil(
-        'containerd to exit',
-        () => (existsSync(`/proc/${old}`) ? undefined : true),
-        10_000
-      );
+      // Gone, or a zombie its parent (the machine's init) has not reaped yet.
+      const gone = () => {
+        try {
+          const stat = readFileSync(`/proc/${old}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') ? true : undefined;
+        } catch {
+          return true;
+        }
+      };
+      await waitUntil('containerd to exit', gone, 10_000);
       const stoppedMs = Date.now() - stopping;
       start();
       await waitUntil('containerd to answer again', answers, 30_000);
