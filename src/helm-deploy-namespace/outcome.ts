@@ -53,8 +53,14 @@ export async function failDeploy(ctx: Context, upgrade: RunResult): Promise<neve
 /** After a failed rollout (helm's, or the smoke check's): diagnostics, rollback, summary, error. */
 export async function failRollout(ctx: Context, failure: RolloutFailure): Promise<never> {
   const { config } = ctx;
+  // helm status retries a lost API server itself; past that the release's state is unknown, which
+  // must not read as "nothing was installed".
+  let unreadable: string | undefined;
   const [failed, history] = await Promise.all([
-    ctx.helm.status(ctx.target).catch(() => undefined),
+    ctx.helm.status(ctx.target).catch((error: unknown) => {
+      unreadable = error instanceof Error ? error.message : String(error);
+      return undefined;
+    }),
     ctx.helm.history(ctx.target)
   ]);
   const resources = failed ? manifestResources(failed.manifest) : [];
@@ -79,7 +85,9 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
     ? `rolled back: revision ${status?.revision} serves the previous release`
     : status
       ? `release is ${status.status} at revision ${status.revision}`
-      : 'nothing was installed';
+      : unreadable
+        ? `the release's state is unknown (${unreadable})`
+        : 'nothing was installed';
   await writeSummary(
     ': failed',
     [
@@ -99,7 +107,10 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
   }
   throw new SlipwayError(`${failure.what}; ${outcome}.${cause}`, {
     hint:
-      failure.hint ?? 'See the Diagnostics group above (events, pods not Ready, container logs).'
+      failure.hint ??
+      (unreadable && !status
+        ? 'The Kubernetes API server did not answer, even after retries: nothing was rolled back. The post step puts the release back once the server answers again (or deploy again with recover: rollback).'
+        : 'See the Diagnostics group above (events, pods not Ready, container logs).')
   });
 }
 

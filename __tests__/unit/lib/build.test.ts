@@ -478,6 +478,13 @@ describe('classifyFailure', () => {
   });
 
   it.each([
+    'error: failed to receive status: rpc error: code = Unavailable desc = closing transport due to: connection error: desc = "error reading from server: command [kubectl --context= --namespace=ns exec --container= -i slipway-buildkitd-1 -- buildctl dial-stdio] has exited with exit status 137, make sure the URL is valid"',
+    'error: failed to solve: Unavailable: closing transport due to: connection error: desc = "error reading from server: command [kubectl --context= --namespace=ns exec --container= -i slipway-buildkitd-1 -- buildctl dial-stdio] has exited with exit status 137"'
+  ])('recognises a builder pod deleted mid-build (kube-pod://: kubectl exec ends): %s', line => {
+    expect(classifyFailure(`#6 [3/3] RUN ["/sample-app"]\n${line}`, true)).toBe('builder-lost');
+  });
+
+  it.each([
     'error: failed to solve: failed to push r.io/app:1: unexpected status from PUT request: 503 Service Unavailable',
     'error: failed to solve: read tcp 10.0.0.1:443: read: connection reset by peer',
     'error: failed to copy: httpReadSeeker: failed open: unexpected status code https://r.io/v2/x: 502 Bad Gateway'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Helm, detectHelm, type HelmBinary } from '../../../src/lib/helm/helm.js';
@@ -92,7 +92,8 @@ describe.each(['HELM3', 'HELM4'])('Helm class with %s (no cluster)', fact => {
   let helm: Helm;
 
   beforeAll(async () => {
-    helm = new Helm(await detectHelm(stackFact(fact)), work);
+    // Queries retry a refused connection: 4 attempts, 1 ms apart here.
+    helm = new Helm(await detectHelm(stackFact(fact)), work, { baseDelayMs: 1 });
   });
 
   it('exposes the binary version and major', () => {
@@ -150,6 +151,85 @@ describe.each(['HELM3', 'HELM4'])('Helm class with %s (no cluster)', fact => {
         /^helm list in default failed: .*connection refused/
       );
     });
+  });
+});
+
+describe('Helm queries while the API server is unreachable (a stand-in helm)', () => {
+  /** A helm that fails `failures` times with `error`, then prints a release; counts its runs. */
+  function flakyHelm(
+    name: string,
+    failures: number,
+    error: string
+  ): { helm: Helm; runs: () => number } {
+    const counter = path.join(work, `${name}.runs`);
+    writeFileSync(counter, '');
+    const release = JSON.stringify({
+      name: 'app',
+      namespace: 'ns',
+      version: 2,
+      info: { status: 'deployed' }
+    });
+    const stub = fakeHelm(
+      name,
+      [
+        `echo x >> '${counter}'`,
+        `if [ "$(wc -l < '${counter}')" -le ${failures} ]; then echo '${error}' >&2; exit 1; fi`,
+        `echo '${release}'`
+      ].join('\n')
+    );
+    const sleeps: number[] = [];
+    const helm = new Helm({ path: stub, version: 'v4.1.4', major: 4 }, work, {
+      sleep: async ms => {
+        sleeps.push(ms);
+      }
+    });
+    return { helm, runs: () => readFileSync(counter, 'utf8').split('\n').filter(Boolean).length };
+  }
+  const target = { release: 'app', namespace: 'ns' };
+
+  it('retries a refused or reset connection, then answers', async () => {
+    const refused = flakyHelm(
+      'refused',
+      2,
+      'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:25729/version": dial tcp 127.0.0.1:25729: connect: connection refused'
+    );
+    await expect(refused.helm.status(target)).resolves.toMatchObject({
+      revision: 2,
+      status: 'deployed'
+    });
+    expect(refused.runs()).toBe(3);
+    const reset = flakyHelm(
+      'reset',
+      1,
+      'Error: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer'
+    );
+    await expect(reset.helm.status(target)).resolves.toMatchObject({ revision: 2 });
+    expect(reset.runs()).toBe(2);
+  });
+
+  it('gives up after 4 attempts with helm’s error', async () => {
+    const down = flakyHelm(
+      'down',
+      99,
+      'Error: Get "https://127.0.0.1:1/version": dial tcp 127.0.0.1:1: connect: connection refused'
+    );
+    await expect(down.helm.status(target)).rejects.toThrow(
+      /^helm status app failed: .*connection refused/
+    );
+    expect(down.runs()).toBe(4);
+  });
+
+  it('does not retry what another try cannot change (certificate, not found)', async () => {
+    const x509 = flakyHelm(
+      'x509',
+      99,
+      'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:1/version": tls: failed to verify certificate: x509: certificate signed by unknown authority'
+    );
+    await expect(x509.helm.status(target)).rejects.toThrow(/x509/);
+    expect(x509.runs()).toBe(1);
+    const missing = flakyHelm('missing', 99, 'Error: release: not found');
+    await expect(missing.helm.status(target)).resolves.toBeUndefined();
+    expect(missing.runs()).toBe(1);
   });
 });
 

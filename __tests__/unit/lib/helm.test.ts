@@ -20,6 +20,7 @@ import {
   uninstallArgs,
   upgradeArgs,
   usesSecretStorage,
+  isUnreachableClusterError,
   type UpgradePlan
 } from '../../../src/lib/helm/index.js';
 
@@ -220,6 +221,34 @@ describe('status and history', () => {
     expect(usesSecretStorage({ HELM_DRIVER: 'secret' })).toBe(true);
     expect(usesSecretStorage({ HELM_DRIVER: 'configmap' })).toBe(false);
     expect(usesSecretStorage({ HELM_DRIVER: 'sql' })).toBe(false);
+  });
+  it('tells a lost connection to the API server from errors a retry cannot fix', () => {
+    for (const lost of [
+      'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:25729/version": dial tcp 127.0.0.1:25729: connect: connection refused',
+      'Error: read tcp 127.0.0.1:40000->127.0.0.1:25443: read: connection reset by peer',
+      'Error: Get "https://127.0.0.1:25443/api/v1/namespaces/x/secrets": unexpected EOF',
+      'Error: Get "https://127.0.0.1:25443/version": EOF',
+      'Error: Get "https://10.0.0.1/version": dial tcp 10.0.0.1:443: i/o timeout',
+      'Error: Get "https://127.0.0.1:25443/version": net/http: TLS handshake timeout',
+      'Error: http2: client connection lost'
+    ]) {
+      expect({ lost, transient: isUnreachableClusterError(lost) }).toEqual({
+        lost,
+        transient: true
+      });
+    }
+    for (const lasting of [
+      'Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:1/version": tls: failed to verify certificate: x509: certificate signed by unknown authority',
+      'Error: Kubernetes cluster unreachable: Get "https://nowhere.invalid/version": dial tcp: lookup nowhere.invalid: no such host',
+      'Error: release: not found',
+      'Error: Unauthorized',
+      'Error: secrets is forbidden: User "x" cannot list resource "secrets"'
+    ]) {
+      expect({ lasting, transient: isUnreachableClusterError(lasting) }).toEqual({
+        lasting,
+        transient: false
+      });
+    }
   });
   it('recognises the lock error', () => {
     expect(

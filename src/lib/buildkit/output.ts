@@ -168,7 +168,7 @@ const UNREACHABLE =
   /connection refused|failed to dial|no such file or directory.*\.sock|dial (?:tcp|unix)|error reading server preface|failed to list workers|name resolver error|no such host/i;
 /** The builder's connection dropped after the build had started (buildkitd killed, pod gone). */
 const BUILDER_LOST =
-  /failed to receive status: rpc error: code = Unavailable|error reading from server: EOF|transport is closing/i;
+  /failed to receive status: rpc error: code = Unavailable|error reading from server: EOF|transport is closing|closing transport due to|error reading from server: command \[[^\]]*\] has exited/i;
 const TRANSIENT =
   /connection reset by peer|broken pipe|unexpected EOF|i\/o timeout|TLS handshake timeout|\b50[0234]\b(?: \w+)*|Service Unavailable|Bad Gateway|Gateway Timeout|Internal Server Error|too many requests|\b429\b|rpc error: code = (?:Unavailable|Internal) desc = (?:transport|connection)/i;
 const NO_DOCKERFILE =

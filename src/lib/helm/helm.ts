@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SlipwayError } from '../errors.js';
 import { lastLine, run, type RunResult } from '../exec.js';
+import { withRetry, type RetryOptions } from '../retry.js';
 import {
   historyArgs,
   listArgs,
@@ -17,6 +18,7 @@ import {
 } from './args.js';
 import {
   isReleaseNotFound,
+  isUnreachableClusterError,
   parseHelmVersion,
   parseHistory,
   parseReleaseStatus,
@@ -97,9 +99,14 @@ async function askVersion(helmPath: string): Promise<HelmBinary> {
  * major version.
  */
 export class Helm {
+  /**
+   * `retry`: how the queries (status, history, list) retry a connection to the API server that
+   * failed (an API server restarting); 4 attempts, 1 s doubling by default.
+   */
   constructor(
     readonly binary: HelmBinary,
-    private readonly workDir: string
+    private readonly workDir: string,
+    private readonly retry: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'sleep'> = {}
   ) {}
 
   get version(): string {
@@ -129,9 +136,37 @@ export class Helm {
     });
   }
 
+  /**
+   * A read-only command, run again while helm reports a failed connection to the API server; the
+   * last result either way (the caller reads its exit code and stderr).
+   */
+  private async query(args: string[]): Promise<RunResult> {
+    try {
+      return await withRetry(
+        async () => {
+          const result = await this.run(args, QUERY_TIMEOUT_MS, QUIET);
+          if (result.exitCode !== 0 && isUnreachableClusterError(result.stderr)) {
+            throw new UnreachableCluster(result);
+          }
+          return result;
+        },
+        {
+          attempts: 4,
+          baseDelayMs: 1000,
+          ...this.retry,
+          description: `helm ${args[0]}`,
+          isTransient: error => error instanceof UnreachableCluster
+        }
+      );
+    } catch (error) {
+      if (error instanceof UnreachableCluster) return error.result;
+      throw error;
+    }
+  }
+
   /** `helm status` with the rendered manifest; undefined when the release does not exist. */
   async status(target: HelmRelease): Promise<ReleaseStatus | undefined> {
-    const result = await this.run(statusArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    const result = await this.query(statusArgs(target));
     if (result.exitCode === 0) return parseReleaseStatus(result.stdout);
     if (isReleaseNotFound(result.stderr)) return undefined;
     throw new SlipwayError(`helm status ${target.release} failed: ${lastLine(result)}`);
@@ -139,13 +174,13 @@ export class Helm {
 
   /** The release's recent revisions; empty when helm cannot tell. */
   async history(target: HelmRelease): Promise<HistoryEntry[]> {
-    const result = await this.run(historyArgs(target), QUERY_TIMEOUT_MS, QUIET);
+    const result = await this.query(historyArgs(target));
     return result.exitCode === 0 ? parseHistory(result.stdout) : [];
   }
 
   /** The names of every release in the namespace, whatever its state; fails when helm cannot tell. */
   async list(target: HelmTarget): Promise<string[]> {
-    const result = await this.run(listArgs(target, this.major), QUERY_TIMEOUT_MS, QUIET);
+    const result = await this.query(listArgs(target, this.major));
     if (result.exitCode !== 0) {
       throw new SlipwayError(`helm list in ${target.namespace} failed: ${lastLine(result)}`);
     }
@@ -196,5 +231,13 @@ export class Helm {
 
   uninstall(target: HelmRelease & { timeoutMs: number; wait: boolean }): Promise<RunResult> {
     return this.run(uninstallArgs(target, this.major), target.timeoutMs + PROCESS_GRACE_MS, STREAM);
+  }
+}
+
+/** A query whose connection to the API server failed; carries helm's result for the last try. */
+class UnreachableCluster extends Error {
+  constructor(readonly result: RunResult) {
+    super(lastLine(result));
+    this.name = 'UnreachableCluster';
   }
 }

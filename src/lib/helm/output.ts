@@ -168,3 +168,14 @@ export function isLockedReleaseError(output: string): boolean {
 export function isReleaseNotFound(output: string): boolean {
   return /not found/i.test(output);
 }
+
+/**
+ * Whether helm's error says its connection to the API server failed (refused, reset, cut off,
+ * timed out): an API server restarting or briefly unreachable, worth another try. A certificate,
+ * credential or name-resolution problem is not matched: retrying it changes nothing.
+ */
+export function isUnreachableClusterError(output: string): boolean {
+  return /connect: connection refused|connection reset by peer|http2: client connection lost|unexpected EOF|: EOF$|i\/o timeout|TLS handshake timeout|no route to host/im.test(
+    output
+  );
+}
