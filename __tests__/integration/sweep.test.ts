@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, runMain, type ActionRun } from '../helpers/action-runner.js';
 import {
@@ -181,5 +183,60 @@ describe('preview environments that expire', () => {
     expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([]);
     expect(run.summary).toContain('No namespace matching the selector has expired.');
     expect(await answerOf(kubectl, fresh, 'web-sample-app')).toBe(`${fresh} (version 1.0.0)\n`);
+  }, 300_000);
+});
+
+describe('preview.yml under act', () => {
+  it("the scheduled sweep job deletes an expired preview and keeps a live one; the PR jobs don't run", () => {
+    const expired = newNamespace('pr-swp-act');
+    const live = newNamespace('pr-swp-live');
+    for (const [namespace, stamp] of [
+      [expired, PAST],
+      [live, '2999-01-01T00:00:00Z']
+    ] as const) {
+      kubectl(['create', 'namespace', namespace]);
+      // What the deploy job leaves: its labels, managed-by (it created the namespace), the stamp.
+      kubectl([
+        'label',
+        'namespace',
+        namespace,
+        'slipway.dev/preview=true',
+        'app.kubernetes.io/managed-by=slipway'
+      ]);
+      kubectl(['annotate', 'namespace', namespace, `${EXPIRES_AT}=${stamp}`]);
+    }
+    // The repository secret KUBECONFIG, read by act from this variable (`-s KUBECONFIG`).
+    const act = spawnSync(
+      'bash',
+      [
+        path.join(projectRoot, 'scripts/act'),
+        'schedule',
+        '-W',
+        '.github/workflows/preview.yml',
+        '--var',
+        'SLIPWAY_PREVIEW=enabled',
+        '-s',
+        'KUBECONFIG'
+      ],
+      {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: readFileSync(stackFact('KUBECONFIG'), 'utf8') },
+        timeout: 300_000
+      }
+    );
+    const output = `${act.stdout}${act.stderr}`;
+    expect({ status: act.status, tail: act.status === 0 ? '' : output.slice(-4000) }).toEqual({
+      status: 0,
+      tail: ''
+    });
+    expect(output).toContain('[preview/sweep');
+    expect(output).not.toContain('[preview/deploy');
+    expect(output).not.toContain('[preview/cleanup');
+    expect(output).toContain(`${expired}: expired at ${PAST}`);
+    expect(output).toContain(`${live}: expires at 2999-01-01T00:00:00Z`);
+    expect(output).toContain(`Namespace ${expired} deleted`);
+    expect(output).not.toContain(`Namespace ${live} deleted`);
+    expect(namespaceObject(live)).toBeDefined();
   }, 300_000);
 });
