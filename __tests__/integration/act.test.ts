@@ -8,6 +8,7 @@ import { pushSourceChange } from '../helpers/git.js';
 import {
   applyRegistrySecret,
   deleteNamespace,
+  getFromPod,
   kubectl,
   podImageDigests,
   uniqueName
@@ -167,7 +168,7 @@ jobs:
     await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
   }, 600_000);
 
-  it('calls the reusable workflow deliver.yml end to end', async () => {
+  it('calls the reusable workflow deliver.yml end to end, in an environment whose url answers', async () => {
     const target = uniqueName('act-deliver');
     created.push(target);
     const repository = `slipway/${target}`;
@@ -194,6 +195,7 @@ jobs:
       helm-download-url: ${stackFact('HELM_DOWNLOAD_URL')}
       deploy-timeout: 2m
       check-path: /healthz
+      environment: act-preview
       kubeconfig-path: ${stackFact('KUBECONFIG')}
   report:
     needs: deliver
@@ -220,5 +222,7 @@ jobs:
     expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
     expect(result.url).toBe(`http://web-sample-app.${target}.svc.cluster.local:80/healthz`);
     await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
+    // The environment's url (the deploy's url output) answers from inside the cluster.
+    expect((await getFromPod(target, [result.url ?? ''])).trim()).toBe(`${result.url} 200 ok`);
   }, 600_000);
 });
