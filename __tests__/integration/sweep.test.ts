@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot, runMain, type ActionRun } from '../helpers/action-runner.js';
+import { newRunnerDirs, projectRoot, runMain, type ActionRun } from '../helpers/action-runner.js';
 import {
   kubectl,
   namespacesDeletedAfterAll,
@@ -183,6 +183,127 @@ describe('preview environments that expire', () => {
     expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([]);
     expect(run.summary).toContain('No namespace matching the selector has expired.');
     expect(await answerOf(kubectl, fresh, 'web-sample-app')).toBe(`${fresh} (version 1.0.0)\n`);
+  }, 300_000);
+});
+
+/** The ClusterRole the README gives a sweeping identity, as kubectl applies it. */
+const SWEEP_RULES = [
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'get', 'delete'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'get', 'update', 'delete'] },
+  {
+    apiGroups: ['', 'apps'],
+    resources: ['services', 'deployments'],
+    verbs: ['get', 'list', 'watch', 'delete']
+  }
+];
+
+/** A kubeconfig for a new ServiceAccount bound to `rules` cluster-wide. */
+function serviceAccountKubeconfig(home: string, rules: unknown[]): string {
+  kubectl(['create', 'namespace', home]);
+  kubectl(['create', 'serviceaccount', 'sweeper', '-n', home]);
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: `${home}-sweep` },
+          rules
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: `${home}-sweep` },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'ClusterRole',
+            name: `${home}-sweep`
+          },
+          subjects: [{ kind: 'ServiceAccount', name: 'sweeper', namespace: home }]
+        }
+      ]
+    })
+  );
+  const token = kubectl(['create', 'token', 'sweeper', '-n', home]).trim();
+  const file = path.join(newRunnerDirs().temp, 'sweeper.kubeconfig');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: sweeper',
+      'clusters:',
+      `- name: stack\n  cluster:\n    server: ${stackFact('KUBE_APISERVER')}\n    certificate-authority: ${stackFact('KUBE_CA')}`,
+      'users:',
+      `- name: sweeper\n  user:\n    token: ${token}`,
+      'contexts:',
+      '- name: sweeper\n  context:\n    cluster: stack\n    user: sweeper',
+      ''
+    ].join('\n'),
+    { mode: 0o600 }
+  );
+  return file;
+}
+
+describe('the sweep with least privilege', () => {
+  it('runs with only the ClusterRole the README gives it', async () => {
+    const home = newNamespace('swp-home');
+    const preview = newNamespace('swp-rbac');
+    const kubeconfig = serviceAccountKubeconfig(home, SWEEP_RULES);
+    try {
+      expectOk(await deployPreview(preview, '1h'));
+      age(preview);
+      const run = await runMain(
+        'helm-deploy-namespace',
+        { action: 'sweep', 'sweep-selector': label, kubeconfig },
+        { env: env() }
+      );
+      expectOk(run);
+      expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([preview]);
+      await waitUntil(
+        `namespace ${preview} to be gone`,
+        () => (namespaceObject(preview) ? undefined : true),
+        120_000
+      );
+    } finally {
+      kubectl(['delete', 'clusterrolebinding,clusterrole', `${home}-sweep`, '--ignore-not-found']);
+    }
+  }, 300_000);
+
+  it('keeps a namespace whose release cannot be uninstalled (here refused by RBAC) and fails naming it', async () => {
+    const home = newNamespace('swp-home');
+    const preview = newNamespace('swp-stuck');
+    // Delete only: helm cannot list the chart's Services to remove them.
+    const rules = SWEEP_RULES.map((rule, index) =>
+      index === 2 ? { ...rule, verbs: ['delete'] } : rule
+    );
+    const kubeconfig = serviceAccountKubeconfig(home, rules);
+    try {
+      expectOk(await deployPreview(preview, '1h'));
+      age(preview);
+      const run = await runMain(
+        'helm-deploy-namespace',
+        { action: 'sweep', 'sweep-selector': label, kubeconfig },
+        { env: env() }
+      );
+      expect(run.exitCode).toBe(1);
+      // Which kind helm lists first (Service or Deployment) varies.
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `::error::The sweep could not delete ${preview} \\(failed: helm uninstall web in ${preview} failed: Error: uninstallation completed with 1 error\\(s\\): failed to list \\S+, Kind=\\w+: (services|deployments\\.apps) is forbidden`
+        )
+      );
+      expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([]);
+      expect(run.summary).toContain(`| ${preview} | ${PAST} | web | failed: helm uninstall web`);
+      // Kept, for the next sweep (or a person) to finish.
+      expect(namespaceObject(preview)).toBeDefined();
+      expect(expiresAt(preview)).toBe(PAST);
+    } finally {
+      kubectl(['delete', 'clusterrolebinding,clusterrole', `${home}-sweep`, '--ignore-not-found']);
+    }
   }, 300_000);
 });
 
