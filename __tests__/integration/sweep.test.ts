@@ -248,62 +248,53 @@ function serviceAccountKubeconfig(home: string, rules: unknown[]): string {
   return file;
 }
 
+/** Deploys a preview, ages it, and sweeps as a new ServiceAccount bound to `rules` only. */
+async function sweepAsServiceAccount(
+  rules: unknown[],
+  prefix: string
+): Promise<{ preview: string; run: ActionRun }> {
+  const home = newNamespace('swp-home');
+  const preview = newNamespace(prefix);
+  const kubeconfig = serviceAccountKubeconfig(home, rules);
+  try {
+    expectOk(await deployPreview(preview, '1h'));
+    age(preview);
+    return { preview, run: await sweep({ kubeconfig }) };
+  } finally {
+    kubectl(['delete', 'clusterrolebinding,clusterrole', `${home}-sweep`, '--ignore-not-found']);
+  }
+}
+
 describe('the sweep with least privilege', () => {
   it('runs with only the ClusterRole the README gives it', async () => {
-    const home = newNamespace('swp-home');
-    const preview = newNamespace('swp-rbac');
-    const kubeconfig = serviceAccountKubeconfig(home, SWEEP_RULES);
-    try {
-      expectOk(await deployPreview(preview, '1h'));
-      age(preview);
-      const run = await runMain(
-        'helm-deploy-namespace',
-        { action: 'sweep', 'sweep-selector': label, kubeconfig },
-        { env: env() }
-      );
-      expectOk(run);
-      expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([preview]);
-      await waitUntil(
-        `namespace ${preview} to be gone`,
-        () => (namespaceObject(preview) ? undefined : true),
-        120_000
-      );
-    } finally {
-      kubectl(['delete', 'clusterrolebinding,clusterrole', `${home}-sweep`, '--ignore-not-found']);
-    }
+    const { preview, run } = await sweepAsServiceAccount(SWEEP_RULES, 'swp-rbac');
+    expectOk(run);
+    expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([preview]);
+    await waitUntil(
+      `namespace ${preview} to be gone`,
+      () => (namespaceObject(preview) ? undefined : true),
+      120_000
+    );
   }, 300_000);
 
   it('keeps a namespace whose release cannot be uninstalled (here refused by RBAC) and fails naming it', async () => {
-    const home = newNamespace('swp-home');
-    const preview = newNamespace('swp-stuck');
-    // Delete only: helm cannot list the chart's Services to remove them.
+    // Delete only: helm cannot list the chart's Services and Deployments to remove them.
     const rules = SWEEP_RULES.map((rule, index) =>
       index === 2 ? { ...rule, verbs: ['delete'] } : rule
     );
-    const kubeconfig = serviceAccountKubeconfig(home, rules);
-    try {
-      expectOk(await deployPreview(preview, '1h'));
-      age(preview);
-      const run = await runMain(
-        'helm-deploy-namespace',
-        { action: 'sweep', 'sweep-selector': label, kubeconfig },
-        { env: env() }
-      );
-      expect(run.exitCode).toBe(1);
-      // Which kind helm lists first (Service or Deployment) varies.
-      expect(run.stdout).toMatch(
-        new RegExp(
-          `::error::The sweep could not delete ${preview} \\(failed: helm uninstall web in ${preview} failed: Error: uninstallation completed with 1 error\\(s\\): failed to list \\S+, Kind=\\w+: (services|deployments\\.apps) is forbidden`
-        )
-      );
-      expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([]);
-      expect(run.summary).toContain(`| ${preview} | ${PAST} | web | failed: helm uninstall web`);
-      // Kept, for the next sweep (or a person) to finish.
-      expect(namespaceObject(preview)).toBeDefined();
-      expect(expiresAt(preview)).toBe(PAST);
-    } finally {
-      kubectl(['delete', 'clusterrolebinding,clusterrole', `${home}-sweep`, '--ignore-not-found']);
-    }
+    const { preview, run } = await sweepAsServiceAccount(rules, 'swp-stuck');
+    expect(run.exitCode).toBe(1);
+    // Which kind helm lists first (Service or Deployment) varies.
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `::error::The sweep could not delete ${preview} \\(failed: helm uninstall web in ${preview} failed: Error: uninstallation completed with 1 error\\(s\\): failed to list \\S+, Kind=\\w+: (services|deployments\\.apps) is forbidden`
+      )
+    );
+    expect(JSON.parse(run.outputs['swept-namespaces'] ?? '')).toEqual([]);
+    expect(run.summary).toContain(`| ${preview} | ${PAST} | web | failed: helm uninstall web`);
+    // Kept, for the next sweep (or a person) to finish.
+    expect(namespaceObject(preview)).toBeDefined();
+    expect(expiresAt(preview)).toBe(PAST);
   }, 300_000);
 });
 
