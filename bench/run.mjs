@@ -71,12 +71,17 @@ const table = [
 ];
 for (const [key, phases] of Object.entries(profiles)) {
   table.push('', `Where the time of \`${key}\` goes (median of the action's runs):`, '');
-  table.push('| Phase | ms |', '| --- | --- |', ...phases.map(p => `| ${p.name} | ${p.medianMs} |`));
+  table.push(
+    '| Phase | ms |',
+    '| --- | --- |',
+    ...phases.map(p => `| ${p.name} | ${p.medianMs} |`)
+  );
 }
 writeFileSync(path.join(here, 'results.md'), `${table.join('\n')}\n`);
 for (const [key, phases] of Object.entries(profiles)) {
   console.log(`  profile of ${key}:`);
-  for (const phase of phases) console.log(`    ${String(phase.medianMs).padStart(8)} ms  ${phase.name}`);
+  for (const phase of phases)
+    console.log(`    ${String(phase.medianMs).padStart(8)} ms  ${phase.name}`);
 }
 const missed = [
   ...results.filter(r => r.ratio > r.goal).map(r => r.key),

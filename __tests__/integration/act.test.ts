@@ -7,6 +7,7 @@ import { pushSourceChange } from '../helpers/git.js';
 import {
   applyRegistrySecret,
   deleteNamespace,
+  getFromPod,
   kubectl,
   podImageDigests,
   uniqueName
@@ -121,7 +122,7 @@ jobs:
     ['kubeconfig-path', false],
     ['the kubeconfig secret', true]
   ])(
-    'calls the reusable workflow deliver.yml end to end, cluster from %s',
+    'calls the reusable workflow deliver.yml end to end, cluster from %s, in an environment whose url answers',
     async (_, bySecret) => {
       const target = uniqueName('act-deliver');
       created.push(target);
@@ -149,6 +150,7 @@ jobs:
       helm-download-url: ${stackFact('HELM_DOWNLOAD_URL')}
       deploy-timeout: 2m
       check-path: /healthz
+      environment: act-preview
 ${bySecret ? '    secrets:\n      kubeconfig: ${{ secrets.SLIPWAY_IT_KUBECONFIG }}' : `      kubeconfig-path: ${stackFact('KUBECONFIG')}`}
   report:
     needs: deliver
@@ -195,6 +197,8 @@ ${bySecret ? '    secrets:\n      kubeconfig: ${{ secrets.SLIPWAY_IT_KUBECONFIG 
       expect(result.image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}:same`);
       expect(result.url).toBe(`http://web-sample-app.${target}.svc.cluster.local:80/healthz`);
       await expectDeployedByDigest(result, repository, 'same', target, 'web-sample-app');
+      // The environment's url (the deploy's url output) answers from inside the cluster.
+      expect((await getFromPod(target, [result.url ?? ''])).trim()).toBe(`${result.url} 200 ok`);
     },
     600_000
   );

@@ -86,7 +86,8 @@ describe('root action', () => {
       'namespace-labels': 'slipway.dev/flow=test',
       set: 'message=deployed\\, by "Slipway"',
       'check-path': '/healthz',
-      'deploy-timeout': '2m'
+      'deploy-timeout': '2m',
+      ttl: '72h'
     };
     const env = {
       KUBECONFIG: stackFact('KUBECONFIG'),
@@ -123,6 +124,11 @@ describe('root action', () => {
           url: `http://sample-app.${target}.svc.cluster.local:80/healthz`
         });
         expect(run.stdout).toContain('Smoke check GET /healthz on Service sample-app:80: 200 ok');
+        // ttl reached the deploy stage: the namespace it created carries the expiry it output.
+        const annotations = JSON.parse(kubectl(['get', 'namespace', target, '-o', 'json'])).metadata
+          .annotations as Record<string, string>;
+        expect(run.outputs['expires-at']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+        expect(annotations['slipway.dev/expires-at']).toBe(run.outputs['expires-at']);
         expect(visibleText(run)).not.toContain(registryPassword());
         expect((await runPost('slipway', run)).exitCode).toBe(0);
         runs.push(run);

@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
 import {
   Inputs,
+  isValidLabelKey,
+  isValidLabelValue,
   parseInteger,
   parseNamespace,
   parseReleaseName,
@@ -16,15 +18,18 @@ import { parseImageReference, repositoryName, type ImageReference } from '../lib
 import { workspace as runnerWorkspace } from '../lib/runner.js';
 import { mergeSetValues, parseSetLines } from '../lib/strvals.js';
 import { parseVersionSpec, type VersionSpec } from '../lib/tools.js';
+import { readExpiryInputs } from './expiry.js';
 import type { PullSecretSpec } from './pull-secret.js';
 import type { SmokeCheckSpec } from './smoke-check.js';
 import { generatedValues } from './values.js';
 
-export type DeployAction = 'deploy' | 'delete';
+export type DeployAction = 'deploy' | 'delete' | 'sweep';
 
 export interface DeployConfig {
   action: DeployAction;
+  /** Empty with action: sweep, which works on every expired namespace instead of one release. */
   release: string;
+  /** Empty with action: sweep. */
   namespace: string;
   /** Local directory/archive (resolved), `repo/name`, `oci://…`, or a name in `repoUrl`. */
   chart: string;
@@ -65,6 +70,10 @@ export interface DeployConfig {
   pullSecret: PullSecretSpec | undefined;
   /** The smoke check after the rollout, when `check-path` is set. */
   check: SmokeCheckSpec | undefined;
+  /** With deploy: how long the namespace lives after this deploy (`ttl`, stamped as expires-at). */
+  ttlMs: number | undefined;
+  /** With sweep: the namespaces' label selector, always including managed-by=slipway. */
+  sweepSelector: string | undefined;
 }
 
 export type ImagePart = 'repository' | 'tag' | 'digest';
@@ -75,19 +84,6 @@ const DEFAULT_IMAGE_VALUES: Record<ImagePart, string> = {
   digest: 'image.digest'
 };
 
-// Kubernetes label syntax: optional DNS-subdomain prefix, then a name of at most 63 characters.
-const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-
-export function isValidLabelKey(key: string): boolean {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash === -1 ? undefined : key.slice(0, slash);
-  const name = slash === -1 ? key : key.slice(slash + 1);
-  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) return false;
-  return LABEL_NAME.test(name);
-}
-
 const LABEL_KEY_RULE = {
   pattern: { test: isValidLabelKey },
   description:
@@ -97,7 +93,7 @@ const LABEL_KEY_RULE = {
 function readLabels(inputs: Inputs, name: string, checkValues: boolean): Record<string, string> {
   const pairs = inputs.keyValues(name, { key: LABEL_KEY_RULE });
   for (const [key, value] of pairs) {
-    if (checkValues && !LABEL_VALUE.test(value)) {
+    if (checkValues && !isValidLabelValue(value)) {
       throw new InputError(
         name,
         `value of ${quoteValue(key)} must be a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; got ${quoteValue(value)}.`
@@ -294,9 +290,11 @@ function readCheck(inputs: Inputs): SmokeCheckSpec | undefined {
 /** Validates every input before helm or the cluster is touched. */
 export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
   const workspace = runnerWorkspace(env);
-  const action = inputs.enum('action', ['deploy', 'delete'] as const, 'deploy');
-  const release = parseReleaseName('release', inputs.raw('release'));
-  const namespace = parseNamespace('namespace', inputs.raw('namespace'));
+  const action = inputs.enum('action', ['deploy', 'delete', 'sweep'] as const, 'deploy');
+  const expiry = readExpiryInputs(inputs, action);
+  const sweep = action === 'sweep';
+  const release = sweep ? '' : parseReleaseName('release', inputs.raw('release'));
+  const namespace = sweep ? '' : parseNamespace('namespace', inputs.raw('namespace'));
   const chartRaw = inputs.string('chart');
   if (action === 'deploy' && chartRaw === '') {
     throw new InputError('chart', `is required to deploy: ${CHART_EXPECTED}.`);
@@ -361,7 +359,8 @@ export function readConfig(inputs: Inputs, env = process.env): DeployConfig {
     recover: inputs.enum('recover', ['fail', 'rollback'] as const, 'fail'),
     deleteNamespace: inputs.enum('delete-namespace', ['auto', 'true', 'false'] as const, 'auto'),
     pullSecret: readPullSecret(inputs),
-    check: readCheck(inputs)
+    check: readCheck(inputs),
+    ...expiry
   };
   // The image's keys must fit the tree `set` built (image.tag under a string image is refused).
   generatedValues({ ...config, image: { repository: 'r', tag: 't', digest: 'd' } });

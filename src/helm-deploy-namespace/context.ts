@@ -24,6 +24,8 @@ export interface DeployResult {
   kubeconfig?: string | undefined;
   /** The in-cluster URL the smoke check answered on. */
   url?: string | undefined;
+  /** The namespace's expiry this deploy stamped (`ttl`). */
+  expiresAt?: string | undefined;
 }
 
 /** The result of a deploy, dry run or delete: the release and namespace come from the config. */
@@ -39,7 +41,8 @@ export function deployResult(
     status: outcome.status,
     manifestDigest: outcome.manifestDigest ?? '',
     ...(outcome.kubeconfig ? { kubeconfig: outcome.kubeconfig } : {}),
-    ...(outcome.url ? { url: outcome.url } : {})
+    ...(outcome.url ? { url: outcome.url } : {}),
+    ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {})
   };
 }
 

@@ -2,7 +2,8 @@ import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
 import { deployResult, writeSummary, type Context, type DeployResult } from './context.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './ownership.js';
+import type { HelmRelease } from '../lib/helm/index.js';
+import { isManaged } from './ownership.js';
 import { releasePullSecret } from './pull-secret.js';
 
 /**
@@ -18,19 +19,14 @@ export async function deleteRelease(ctx: Context): Promise<DeployResult> {
   }
   const before = await ctx.helm.status(ctx.target);
   if (before) {
-    const result = await core.group(`helm uninstall ${config.release}`, () =>
-      ctx.helm.uninstall({ ...ctx.target, timeoutMs: config.timeoutMs, wait: config.wait })
-    );
-    if (result.exitCode !== 0) {
-      throw new SlipwayError(`helm uninstall ${config.release} failed: ${lastLine(result)}`);
-    }
+    await uninstallRelease(ctx, ctx.target);
   } else {
     core.info(`Release ${config.release} is not installed in ${config.namespace}.`);
   }
   if (config.pullSecret) {
     await releasePullSecret(kube, config.namespace, config.pullSecret, config.release);
   }
-  const managed = namespace.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+  const managed = isManaged(namespace);
   const wanted =
     config.deleteNamespace === 'true' || (config.deleteNamespace === 'auto' && managed);
   core.debug(`Namespace ${config.namespace}: managed ${managed}, delete ${wanted}`);
@@ -59,4 +55,17 @@ export async function deleteRelease(ctx: Context): Promise<DeployResult> {
     ['Namespace', `${config.namespace} ${deleted ? 'deleted' : 'kept'}`]
   ]);
   return deployResult(config, { revision: before?.revision, status: 'uninstalled' });
+}
+
+/** `helm uninstall` of one release (with the config's timeout and wait); a failure throws. */
+export async function uninstallRelease(ctx: Context, target: HelmRelease): Promise<void> {
+  const { config } = ctx;
+  const result = await core.group(`helm uninstall ${target.release} (${target.namespace})`, () =>
+    ctx.helm.uninstall({ ...target, timeoutMs: config.timeoutMs, wait: config.wait })
+  );
+  if (result.exitCode !== 0) {
+    throw new SlipwayError(
+      `helm uninstall ${target.release} in ${target.namespace} failed: ${lastLine(result)}`
+    );
+  }
 }

@@ -12,16 +12,18 @@ import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
 import { finishInFlight, putBackInFlight, recordInFlight } from './in-flight.js';
 import { removeNamespacedKubeconfig } from './kubeconfig.js';
-import { prepareNamespace, type NamespaceState } from './namespace.js';
+import { prepareNamespace, type PreparedNamespace } from './namespace.js';
 import { releaseDeployLock, withDeployLock } from './lock.js';
 import { failDeploy, failRollout, reportSuccess } from './outcome.js';
 import { ensurePullSecret, resolvePullSecret } from './pull-secret.js';
 import { recoverPendingRelease } from './recover.js';
 import { smokeCheck } from './smoke-check.js';
+import { sweep, type SweepResult } from './sweep.js';
 import { ociRegistryConfig, writeGeneratedValues } from './values.js';
 
 export { readConfig } from './config.js';
 export type { DeployResult } from './context.js';
+export type { SweepResult } from './sweep.js';
 export { CREATED_FOR_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './ownership.js';
 
 /**
@@ -31,14 +33,39 @@ export { CREATED_FOR_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './ow
  */
 
 /** The action's entry point: inputs checked, then the work. */
-export async function main(inputs = new Inputs()): Promise<DeployResult> {
+export async function main(inputs = new Inputs()): Promise<DeployResult | SweepResult> {
   const config = readConfig(inputs);
   checkLocalFiles(config);
-  return run(config);
+  return config.action === 'sweep' ? runSweep(config) : run(config);
 }
 
 /** Deploys (or deletes) the release; `config` and the files it names are already checked. */
 export async function run(config: DeployConfig): Promise<DeployResult> {
+  const result = await withContext(config, ctx => {
+    core.debug(`action: ${config.action}${config.dryRun ? ' (dry run)' : ''}`);
+    return config.action === 'delete' ? deleteRelease(ctx) : deploy(ctx);
+  });
+  core.setOutput('release', result.release);
+  core.setOutput('namespace', result.namespace);
+  core.setOutput('revision', String(result.revision));
+  core.setOutput('status', result.status);
+  core.setOutput('manifest-digest', result.manifestDigest);
+  if (result.kubeconfig) core.setOutput('kubeconfig', result.kubeconfig);
+  if (result.url) core.setOutput('url', result.url);
+  if (result.expiresAt) core.setOutput('expires-at', result.expiresAt);
+  return result;
+}
+
+/** Sweeps the expired namespaces (action: sweep). */
+export function runSweep(config: DeployConfig): Promise<SweepResult> {
+  return withContext(config, sweep);
+}
+
+/** Finds (or installs) helm and connects to the cluster, then runs `work` with a private work dir. */
+async function withContext<T>(
+  config: DeployConfig,
+  work: (ctx: Context) => Promise<T>
+): Promise<T> {
   const started = Date.now();
   registerSecret(config.token);
   // Independent: finding (or installing) helm and loading the Kubernetes client.
@@ -57,34 +84,17 @@ export async function run(config: DeployConfig): Promise<DeployResult> {
     `Cluster ${kube.target.server} (context ${kube.target.context}); helm ${binary.version}`
   );
   const workDir = tempDir('helm');
-  const ctx: Context = {
-    config,
-    workDir,
-    helm: new Helm(binary, workDir),
-    kube,
-    target: {
-      release: config.release,
-      namespace: config.namespace,
-      kubeconfig: config.kubeconfig,
-      context: kube.target.context
-    },
-    started
+  const target = {
+    release: config.release,
+    namespace: config.namespace,
+    kubeconfig: config.kubeconfig,
+    context: kube.target.context
   };
-  let result: DeployResult;
   try {
-    core.debug(`action: ${config.action}${config.dryRun ? ' (dry run)' : ''}`);
-    result = config.action === 'delete' ? await deleteRelease(ctx) : await deploy(ctx);
+    return await work({ config, workDir, helm: new Helm(binary, workDir), kube, target, started });
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
-  core.setOutput('release', result.release);
-  core.setOutput('namespace', result.namespace);
-  core.setOutput('revision', String(result.revision));
-  core.setOutput('status', result.status);
-  core.setOutput('manifest-digest', result.manifestDigest);
-  if (result.kubeconfig) core.setOutput('kubeconfig', result.kubeconfig);
-  if (result.url) core.setOutput('url', result.url);
-  return result;
 }
 
 /** Namespace and pull secret, then the release's change under the deploy lock. */
@@ -92,24 +102,22 @@ async function deploy(ctx: Context): Promise<DeployResult> {
   const { config } = ctx;
   // Credentials are resolved before the namespace changes: a missing login leaves nothing behind.
   const pullCredentials = await resolvePullSecret(config, ctx.kube);
-  const namespaceState = await core.group(`Namespace ${config.namespace}`, () =>
-    prepareNamespace(ctx)
-  );
+  const namespace = await core.group(`Namespace ${config.namespace}`, () => prepareNamespace(ctx));
   if (config.pullSecret && pullCredentials) {
     const spec = config.pullSecret;
     await core.group(`Image pull secret ${spec.name}`, () =>
       ensurePullSecret(ctx.kube, config.namespace, spec, pullCredentials, config.release)
     );
   }
-  const change = () => upgradeRelease(ctx, namespaceState);
+  const change = () => upgradeRelease(ctx, namespace);
   return config.dryRun ? change() : withDeployLock(ctx, change);
 }
 
 /** Under the deploy lock: recovery of a pending release, values, helm, the check, the report. */
-async function upgradeRelease(ctx: Context, namespaceState: NamespaceState): Promise<DeployResult> {
+async function upgradeRelease(ctx: Context, namespace: PreparedNamespace): Promise<DeployResult> {
   const { config } = ctx;
   // A namespace created just now holds no release, so there is nothing to recover.
-  if (namespaceState !== 'created') await recoverPendingRelease(ctx);
+  if (namespace.state !== 'created') await recoverPendingRelease(ctx);
   const generated = writeGeneratedValues(config, ctx.workDir);
   const plan: UpgradePlan = {
     ...ctx.target,
@@ -126,7 +134,7 @@ async function upgradeRelease(ctx: Context, namespaceState: NamespaceState): Pro
     historyMax: config.historyMax,
     caFile: config.caFile,
     registryConfig: ociRegistryConfig(config.chart),
-    dryRun: config.dryRun ? (namespaceState === 'missing' ? 'client' : 'server') : undefined
+    dryRun: config.dryRun ? (namespace.state === 'missing' ? 'client' : 'server') : undefined
   };
   if (config.dryRun) return await dryRun(ctx, plan);
   await recordInFlight(ctx);
@@ -137,9 +145,7 @@ async function upgradeRelease(ctx: Context, namespaceState: NamespaceState): Pro
   const spec = config.check;
   const check = spec && (await core.group('Smoke check', () => smokeCheck(ctx, spec)));
   if (check?.failure) await failRollout(ctx, check.failure);
-  const result = await core.group('Release', () =>
-    reportSuccess(ctx, namespaceState, check?.result)
-  );
+  const result = await core.group('Release', () => reportSuccess(ctx, namespace, check?.result));
   finishInFlight();
   return result;
 }

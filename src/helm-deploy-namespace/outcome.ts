@@ -16,7 +16,7 @@ import { deployResult, writeSummary, type Context, type DeployResult } from './c
 import { collectDiagnostics } from './diagnostics.js';
 import { rollBackFailedUpgrade } from './rollback.js';
 import { writeNamespacedKubeconfig } from './kubeconfig.js';
-import type { NamespaceState } from './namespace.js';
+import type { PreparedNamespace } from './namespace.js';
 import { readRelease } from './release-record.js';
 import type { SmokeCheckResult } from './smoke-check.js';
 import { checkImageUsed, pushedReference } from './unused-image.js';
@@ -117,7 +117,7 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
 /** After a successful upgrade: the release as helm reports it, its workloads' readiness, a summary. */
 export async function reportSuccess(
   ctx: Context,
-  namespaceState: NamespaceState,
+  namespace: PreparedNamespace,
   check?: SmokeCheckResult
 ): Promise<DeployResult> {
   const { config } = ctx;
@@ -141,7 +141,8 @@ export async function reportSuccess(
     ['Chart', status.chart || describeChart(config)],
     ['Revision', status.revision],
     ['Status', status.status],
-    ['Namespace', `${config.namespace} (${namespaceState})`],
+    ['Namespace', `${config.namespace} (${namespace.state})`],
+    ['Expires at', namespace.expiresAt],
     ['Image', config.image && pushedReference(config.image)],
     ['Image values', imageWarning && `⚠️ ${imageWarning}`],
     ['Ready', readiness.join(', ') || 'no workloads'],
@@ -156,7 +157,8 @@ export async function reportSuccess(
     status: status.status,
     manifestDigest: digest,
     kubeconfig,
-    url: check?.url
+    url: check?.url,
+    expiresAt: namespace.expiresAt
   });
 }
 

@@ -84,12 +84,14 @@ export async function main(root = new Inputs()): Promise<void> {
   // The deploy's image is never a root input: it is the image just pushed, pinned by digest.
   const image = deployImage(parseImageReference('image', imageref));
   // The deploy stage sets its outputs itself; they are the root's too (release, namespace,
-  // revision, status, manifest-digest, url). Restated here so the root's contract is explicit.
+  // revision, status, manifest-digest, url, expires-at). Restated here so the root's contract is
+  // explicit.
   const deployed = await inRootTerms(DEPLOY_INPUTS, () => deploy({ ...deployConfig, image }));
   core.setOutput('revision', String(deployed.revision));
   core.setOutput('status', deployed.status);
   core.setOutput('manifest-digest', deployed.manifestDigest);
   if (deployed.url) core.setOutput('url', deployed.url);
+  if (deployed.expiresAt) core.setOutput('expires-at', deployed.expiresAt);
   core.info(
     `Deployed ${imageref} as ${deployed.release} revision ${deployed.revision} in ${deployed.namespace}`
   );

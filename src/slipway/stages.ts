@@ -75,6 +75,7 @@ export const DEPLOY_INPUTS: InputMapping = {
   'create-namespace': 'create-namespace',
   'namespace-labels': 'namespace-labels',
   'namespace-annotations': 'namespace-annotations',
+  ttl: 'ttl',
   atomic: 'atomic',
   wait: 'wait',
   timeout: 'deploy-timeout',

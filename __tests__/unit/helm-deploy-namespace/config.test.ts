@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { generatedValues, valuesYaml } from '../../../src/helm-deploy-namespace/values.js';
-import { isValidLabelKey, readConfig } from '../../../src/helm-deploy-namespace/config.js';
+import { readConfig } from '../../../src/helm-deploy-namespace/config.js';
 import { Inputs } from '../../../src/lib/inputs.js';
 
 const env = { GITHUB_WORKSPACE: '/ws' };
@@ -233,12 +233,5 @@ describe('helm-deploy-namespace readConfig', () => {
     [{ 'check-status': '200' }, 'check-status']
   ])('rejects %j naming %s', (values, input) => {
     expect(() => config(values as Record<string, string>)).toThrow(`Input "${input}"`);
-  });
-
-  it('validates label keys like Kubernetes', () => {
-    expect(isValidLabelKey('app.kubernetes.io/name')).toBe(true);
-    expect(isValidLabelKey('team')).toBe(true);
-    expect(isValidLabelKey('Bad_Prefix/x')).toBe(false);
-    expect(isValidLabelKey(`${'a'.repeat(64)}`)).toBe(false);
   });
 });

@@ -3,11 +3,14 @@ import { InputError } from '../../../src/lib/errors.js';
 import {
   Inputs,
   formatGoDuration,
+  isValidLabelKey,
+  isValidLabelValue,
   parseBoolean,
   parseDuration,
   parseEnum,
   parseInteger,
   parseKeyValues,
+  parseLabelSelector,
   parseList,
   parseNamespace,
   parseReleaseName,
@@ -254,6 +257,57 @@ describe('other parsers', () => {
     // Found by the property tests: a bare prefix was read as "no checksum given".
     expect(() => parseSha256('checksum', 'sha256:')).toThrow(
       'Input "checksum" must be a sha256 digest: 64 hex characters, optionally prefixed sha256:; got "sha256:".'
+    );
+  });
+});
+
+describe('labels', () => {
+  it('validates label keys and values like Kubernetes', () => {
+    expect(isValidLabelKey('app.kubernetes.io/name')).toBe(true);
+    expect(isValidLabelKey('team')).toBe(true);
+    expect(isValidLabelKey('Bad_Prefix/x')).toBe(false);
+    expect(isValidLabelKey(`${'a'.repeat(64)}`)).toBe(false);
+    expect(isValidLabelValue('')).toBe(true);
+    expect(isValidLabelValue('pr-42.a_b')).toBe(true);
+    expect(isValidLabelValue('-x')).toBe(false);
+    expect(isValidLabelValue('x'.repeat(64))).toBe(false);
+  });
+
+  it('parses label selectors requirement by requirement, normalised', () => {
+    expect(parseLabelSelector('sel', '')).toEqual([]);
+    expect(
+      parseLabelSelector(
+        'sel',
+        ' slipway.dev/preview = true,team==web, tier != db,env in (pr, staging),x notin(a),has,! gone'
+      )
+    ).toEqual([
+      { key: 'slipway.dev/preview', text: 'slipway.dev/preview=true' },
+      { key: 'team', text: 'team=web' },
+      { key: 'tier', text: 'tier!=db' },
+      { key: 'env', text: 'env in (pr,staging)' },
+      { key: 'x', text: 'x notin (a)' },
+      { key: 'has', text: 'has' },
+      { key: 'gone', text: '!gone' }
+    ]);
+    expect(parseLabelSelector('sel', 'empty=')).toEqual([{ key: 'empty', text: 'empty=' }]);
+  });
+
+  it.each([
+    'a=b,,c=d',
+    'a=b,',
+    'a in (x',
+    'a in x',
+    'Bad Key=1',
+    'a=has space',
+    'a=-x',
+    'a===b',
+    'a in (ok,-bad)',
+    'a=b)',
+    '!',
+    'a=b\nc=d'
+  ])('refuses the selector %j, naming the input', selector => {
+    expect(() => parseLabelSelector('sweep-selector', selector)).toThrow(
+      /^Input "sweep-selector" must (be a Kubernetes label selector|be a single line)/
     );
   });
 });

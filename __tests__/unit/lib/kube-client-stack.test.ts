@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
-import { KubeClient } from '../../../src/lib/kube/index.js';
+import { KubeClient, apiCode } from '../../../src/lib/kube/index.js';
 import { startHttpServer } from '../../helpers/http.js';
 import { deleteNamespace, kubectl, uniqueName, waitUntil } from '../../helpers/kube.js';
 import { stackFact } from '../../helpers/stack.js';
@@ -55,6 +55,28 @@ describe('KubeClient against the stack API server', () => {
       'pending-upgrade',
       'superseded'
     ]);
+  });
+
+  it('lists namespaces by label selector; deletes one only as it was read', async () => {
+    const mark = uniqueName('sel');
+    const name = uniqueName('unit-ns-sweep');
+    try {
+      expect(await client.ensureNamespace(name, { 'slipway.dev/unit': mark })).toBe('created');
+      const listed = await client.listNamespaces(`slipway.dev/unit=${mark}`);
+      expect(listed.map(ns => ns.metadata?.name)).toEqual([name]);
+      expect(await client.listNamespaces(`slipway.dev/unit=${mark},other=x`)).toEqual([]);
+      // Changed after the list (a deploy stamping a new expiry): the stale delete is refused.
+      await client.ensureNamespace(name, {}, { 'slipway.dev/expires-at': '2999-01-01T00:00:00Z' });
+      const stale = await client
+        .deleteNamespace(name, listed[0]?.metadata?.resourceVersion)
+        .catch((error: unknown) => error);
+      expect(apiCode(stale)).toBe(409);
+      const current = await client.readNamespace(name);
+      expect(current).toBeDefined();
+      expect(await client.deleteNamespace(name, current?.metadata?.resourceVersion)).toBe(true);
+    } finally {
+      deleteNamespace(name);
+    }
   });
 
   it('finds, creates, replaces and deletes a Secret; a stale write is refused', async () => {

@@ -341,9 +341,23 @@ export class KubeClient {
     return proxyGet(this.target, { namespace, service, port, path, timeoutMs });
   }
 
-  /** Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. */
-  async deleteNamespace(name: string): Promise<boolean> {
-    return this.remove('Namespace', undefined, name, () => this.api.deleteNamespace({ name }));
+  /** The namespaces matching `labelSelector` (a cluster-scoped list). */
+  async listNamespaces(labelSelector: string): Promise<V1Namespace[]> {
+    const list = await this.call(operation('list', 'Namespace', undefined), () =>
+      this.api.listNamespace({ labelSelector })
+    );
+    return list.items;
+  }
+
+  /**
+   * Deletes the namespace; false when it did not exist. Deletion finishes asynchronously. With
+   * `resourceVersion`, only the namespace as it was read: one changed since fails with 409.
+   */
+  async deleteNamespace(name: string, resourceVersion?: string): Promise<boolean> {
+    const body = resourceVersion ? { preconditions: { resourceVersion } } : undefined;
+    return this.remove('Namespace', undefined, name, () =>
+      this.api.deleteNamespace({ name, body })
+    );
   }
 }
 

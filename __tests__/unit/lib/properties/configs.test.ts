@@ -5,11 +5,10 @@ import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import { readConfig as readBuildConfig } from '../../../../src/buildpack-build/config.js';
 import {
-  isValidLabelKey,
   parseChart,
   readConfig as readDeployConfig
 } from '../../../../src/helm-deploy-namespace/config.js';
-import { Inputs } from '../../../../src/lib/inputs.js';
+import { Inputs, isValidLabelKey } from '../../../../src/lib/inputs.js';
 import { readConfig as readLoginConfig } from '../../../../src/registry-login-from-secret/config.js';
 import { readConfig as readSetupConfig } from '../../../../src/setup-buildctl/config.js';
 import {
