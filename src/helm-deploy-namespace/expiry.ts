@@ -54,7 +54,7 @@ export function readExpiryInputs(inputs: Inputs, action: DeployAction): ExpiryIn
 }
 
 function readTtl(inputs: Inputs): number {
-  const ttlMs = inputs.duration('ttl', '');
+  const ttlMs = inputs.duration('ttl', '', { maxMs: MAX_TTL_MS });
   if (ttlMs <= 0 || ttlMs > MAX_TTL_MS) {
     throw new InputError(
       'ttl',

@@ -103,6 +103,11 @@ export const MAX_DURATION_MS = 596 * 3_600_000;
 export interface DurationOptions {
   /** Zero is a meaningful value (lock-timeout: fail at once rather than wait). */
   allowZero?: boolean;
+  /**
+   * A longer limit for a duration that is never a timer (ttl: a date stamped on a namespace), in
+   * whole hours; timers keep MAX_DURATION_MS.
+   */
+  maxMs?: number;
 }
 
 /**
@@ -127,8 +132,10 @@ export function parseDuration(
   }
   const ms = Math.round(total);
   const zero = options.allowZero && total === 0;
-  if (!zero && !(ms >= 1 && ms <= MAX_DURATION_MS)) {
-    return fail(name, `${expected}, from ${options.allowZero ? '0' : '1ms'} to 596h`, raw);
+  const max = options.maxMs ?? MAX_DURATION_MS;
+  if (!zero && !(ms >= 1 && ms <= max)) {
+    const limit = `${Math.floor(max / 3_600_000)}h`;
+    return fail(name, `${expected}, from ${options.allowZero ? '0' : '1ms'} to ${limit}`, raw);
   }
   return ms;
 }
