@@ -104,6 +104,39 @@ describe('setup-buildctl addr: kubernetes on the real node', () => {
         'built in the cluster (version dev)\n'
       );
       console.log(`builder pod: Ready in ${readyMs} ms; build through kube-pod:// ${buildMs} ms`);
+
+      // A git context, fetched by the buildkitd inside the pod from the git server's in-cluster
+      // name (the runner never clones it), with a registry cache exported by the pod as well.
+      const gitContext = `${stackFact('SAMPLE_APP_GIT_IN_CLUSTER')}#v1.0.0:app`;
+      const fromGit = await runMain(
+        'buildpack-build',
+        {
+          context: gitContext,
+          image: `${registry}/${repository}`,
+          tags: 'from-git',
+          'cache-to': `type=registry,ref=${registry}/${repository}:cache,mode=max`
+        },
+        {
+          env: {
+            ...env,
+            ...setup.exportedEnv,
+            PATH: [...setup.addedPath, env.PATH].join(':')
+          }
+        }
+      );
+      expect({
+        code: fromGit.exitCode,
+        log: fromGit.exitCode ? fromGit.stdout.slice(-3000) : '',
+        warnings: fromGit.stdout.split('\n').filter(line => line.startsWith('::warning'))
+      }).toEqual({ code: 0, log: '', warnings: [] });
+      expect(fromGit.stdout).toContain('load git source');
+      expect(fromGit.outputs.digest).toBe(
+        await manifestDigest(stackFact('REGISTRY_PLAIN'), repository, 'from-git')
+      );
+      // The cache the pod exported is in the registry, beside the image.
+      expect(await manifestDigest(stackFact('REGISTRY_PLAIN'), repository, 'cache')).toMatch(
+        /^sha256:[0-9a-f]{64}$/
+      );
     } finally {
       const post = await runPost('setup-buildctl', setup, {}, { env });
       expect(post.exitCode).toBe(0);

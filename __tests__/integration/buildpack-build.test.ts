@@ -178,7 +178,9 @@ describe('buildpack-build on the real stack', () => {
     buildStepTool(dir);
     writeFileSync(
       path.join(dir, 'Dockerfile'),
-      'FROM scratch\nCOPY step /step\n' +
+      // BuildKit leaves secrets out of the cache key: without this run's own ENV, the step would be
+      // a cache hit from an earlier run that mounted another value.
+      `FROM scratch\nCOPY step /step\nENV SLIPWAY_IT_RUN=${suffix}-${Date.now()}\n` +
         'RUN --mount=type=secret,id=token,required=true ["/step", "digest", "/run/secrets/token", "/proof/token"]\n'
     );
     const run = await build(

@@ -138,7 +138,7 @@ export async function reportSuccess(
   );
   await writeSummary('', [
     ['Release', config.release],
-    ['Chart', status.chart || describeChart(config)],
+    ['Chart', chartRow(status.chart, describeChart(config))],
     ['Revision', status.revision],
     ['Status', status.status],
     ['Namespace', `${config.namespace} (${namespace.state})`],
@@ -180,6 +180,11 @@ export function describeChart(config: Pick<DeployConfig, 'chart' | 'chartVersion
     }
   }
   return config.chartVersion ? `${config.chart}@${config.chartVersion}` : config.chart;
+}
+
+/** The deployed chart's name-version, with the reference it came from when that says more. */
+function chartRow(deployed: string, given: string): string {
+  return deployed && deployed !== given ? `${deployed} (${given})` : given;
 }
 
 /** `Deployment/app 2/2` for each workload in the manifest (read in parallel). */

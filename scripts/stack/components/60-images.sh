@@ -71,17 +71,22 @@ copy_with_libs() {
 }
 
 # What moby/buildkit:<version> holds, made from the stack's binaries (that image cannot be pulled
-# here): buildkitd, buildctl and runc (Debian's, with its libraries), for `addr: kubernetes` builder
-# pods on the real node. Users get moby/buildkit by default.
+# here): buildkitd, buildctl, runc and git (Debian's, with their libraries; buildkitd enables git
+# contexts only when it finds git, an http(s) remote needs git-remote-http, and the submodule update
+# BuildKit runs after every fetch is Debian's shell script, so /bin/sh and the few tools it calls
+# come too), for `addr: kubernetes` builder pods on the real node. Users get moby/buildkit.
+GIT_BINARIES=(/usr/bin/git /usr/lib/git-core/git-remote-http /usr/lib/git-core/git-remote-https
+  /usr/lib/git-core/git-submodule /usr/lib/git-core/git-sh-setup /usr/lib/git-core/git-sh-i18n
+  /bin/sh /usr/bin/sed /usr/bin/basename /usr/bin/cat /usr/bin/expr)
 push_buildkit_image() {
   local tag context
-  tag="$BUILDKIT_VERSION-$(cat "$BIN/buildkitd" "$BIN/buildctl" "$RUNC" | sha256sum | cut -c1-12)"
+  tag="$BUILDKIT_VERSION-$(cat "$BIN/buildkitd" "$BIN/buildctl" "$RUNC" "${GIT_BINARIES[@]}" | sha256sum | cut -c1-12)"
   on_both_registries "$BUILDKIT_REPO" "$tag" && return 0
-  log "building $BUILDKIT_REPO:$BUILDKIT_VERSION FROM scratch (buildkitd, buildctl, runc)"
+  log "building $BUILDKIT_REPO:$BUILDKIT_VERSION FROM scratch (buildkitd, buildctl, runc, git)"
   context="$STATE/buildkit-context"
   rm -rf "$context" && mkdir -p "$context/rootfs/usr/bin" "$context/rootfs/tmp" "$context/rootfs/var/lib/buildkit" "$context/rootfs/run/buildkit"
   cp "$BIN/buildkitd" "$BIN/buildctl" "$context/rootfs/usr/bin/"
-  copy_with_libs "$context/rootfs" "$RUNC"
+  copy_with_libs "$context/rootfs" "$RUNC" "${GIT_BINARIES[@]}"
   printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' \
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'VOLUME /var/lib/buildkit' 'ENTRYPOINT ["buildkitd"]' > "$context/Dockerfile"
@@ -131,6 +136,7 @@ up() {
   make_tarball
   local tls plain
   tls="$(fact REGISTRY_TLS)" plain="$(fact REGISTRY_PLAIN)"
+  # The builder image by digest: the node keeps an older image under the same tag (IfNotPresent).
   write_env images \
     "FRONTEND_IMAGE_TLS=$tls/$FRONTEND_REPO:$BUILDKIT_VERSION" \
     "FRONTEND_IMAGE_PLAIN=$plain/$FRONTEND_REPO:$BUILDKIT_VERSION" \
@@ -138,7 +144,7 @@ up() {
     "BUILDKIT_TARBALL_SHA256=$(cat "$TARBALL.sha256")" \
     "PAUSE_IMAGE=$plain/$PAUSE_REPO:latest" \
     "PROBE_IMAGE=$plain/$PROBE_REPO:latest" \
-    "BUILDKIT_IMAGE=$plain/$BUILDKIT_REPO:$BUILDKIT_VERSION" \
+    "BUILDKIT_IMAGE=$plain/$BUILDKIT_REPO@$(tag_digest "$plain" "$BUILDKIT_REPO" "$BUILDKIT_VERSION")" \
     "SAMPLE_APP_IMAGE_TLS=$tls/$SAMPLE_APP_REPO" \
     "SAMPLE_APP_IMAGE_PLAIN=$plain/$SAMPLE_APP_REPO" \
     "SAMPLE_APP_V1_DIGEST=$(tag_digest "$tls" "$SAMPLE_APP_REPO" 1.0.0)" \
