@@ -2,7 +2,8 @@
 // Runs every bench/*.mjs module that exports a default `async ({ root, runs, quick }) => result[]`
 // and writes bench/results.json and bench/results.md. Each result is
 // { key, ratio, goal, a: {label, medianMs}, b: {label, medianMs}, ... } with ratio = a / b.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -48,10 +49,16 @@ const overheadMs = Object.fromEntries(
   results.filter(r => r.key in OVERHEAD_GOALS_MS).map(r => [r.key, r.overheadMs])
 );
 const profiles = Object.fromEntries(results.filter(r => r.profile).map(r => [r.key, r.profile]));
+// The load figure comes from the load suite (8 root-action pipelines at once vs one alone, on the
+// real node), which writes it outside the tree; read when that suite ran on this machine.
+const loadFile = process.env.SLIPWAY_LOAD_RESULTS ?? path.join(tmpdir(), 'slipway-load.json');
+const load = existsSync(loadFile) ? JSON.parse(readFileSync(loadFile, 'utf8')) : undefined;
+if (load) ratios.load_ratio = load.ratio;
 const report = {
   ratios,
   overhead_ms: overheadMs,
   overhead_goals_ms: OVERHEAD_GOALS_MS,
+  load: load && { ...load, goal: 4, source: loadFile },
   profiles,
   runs,
   quick,
