@@ -94,6 +94,7 @@ const missed = [
   ...results.filter(r => r.ratio > r.goal).map(r => r.key),
   ...Object.entries(overheadMs)
     .filter(([key, ms]) => ms > OVERHEAD_GOALS_MS[key])
-    .map(([key, ms]) => `overhead_ms.${key} (${ms} > ${OVERHEAD_GOALS_MS[key]})`)
+    .map(([key, ms]) => `overhead_ms.${key} (${ms} > ${OVERHEAD_GOALS_MS[key]})`),
+  ...(load && load.ratio > 4 ? [`load_ratio (${load.ratio} > 4)`] : [])
 ];
 console.log(missed.length ? `bench: goals missed: ${missed.join(', ')}` : 'bench: every goal met');
