@@ -1,6 +1,17 @@
 import * as core from '@actions/core';
 import path from 'node:path';
 import { InputError } from './errors.js';
+import { fail, parseString, quoteValue, type StringOptions } from './input-text.js';
+import { parseLabelSelector, type LabelRequirement } from './labels.js';
+
+// The parsers' front door: the text primitives and the label syntax live in modules of their own.
+export { parseString, quoteValue, type StringOptions } from './input-text.js';
+export {
+  isValidLabelKey,
+  isValidLabelValue,
+  parseLabelSelector,
+  type LabelRequirement
+} from './labels.js';
 
 /**
  * Typed parsing of action inputs. Each parser takes the input's name and raw text and either
@@ -10,75 +21,6 @@ import { InputError } from './errors.js';
 
 /** Reads a raw input; `core.getInput` in actions, a map in tests. */
 export type InputSource = (name: string) => string;
-
-const MAX_INPUT_LENGTH = 64 * 1024;
-const SHOWN_VALUE_LENGTH = 60;
-
-/**
- * The part of a bad value to quote back: bounded, one line, and never for secret inputs. JSON
- * escapes C0 controls; DEL, C1 controls (U+0085 is a newline to some viewers, U+009B a terminal
- * CSI) and the Unicode line separators are escaped here too, so no value can shape the log.
- */
-export function quoteValue(raw: string): string {
-  const oneLine = raw.replace(/[\r\n\t]/g, ' ');
-  const shown =
-    oneLine.length > SHOWN_VALUE_LENGTH ? `${oneLine.slice(0, SHOWN_VALUE_LENGTH)}…` : oneLine;
-  return JSON.stringify(shown).replace(
-    /[\u007f-\u009f\u2028\u2029]/g,
-    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
-  );
-}
-
-function fail(name: string, expected: string, raw: string, secret = false): never {
-  throw new InputError(
-    name,
-    secret ? `must be ${expected}.` : `must be ${expected}; got ${quoteValue(raw)}.`
-  );
-}
-
-/**
- * Control characters other than tab could inject lines into logs, outputs or env files: every
- * Unicode control (C0, DEL and C1, where U+0085 is a newline), and on a single line also the
- * Unicode line and paragraph separators.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_MULTILINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-// eslint-disable-next-line no-control-regex -- as above, newlines included
-const CONTROL_SINGLE_LINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
-
-function rejectControlCharacters(name: string, raw: string, multiline: boolean): void {
-  const pattern = multiline ? CONTROL_MULTILINE : CONTROL_SINGLE_LINE;
-  if (pattern.test(raw)) {
-    throw new InputError(
-      name,
-      multiline
-        ? 'must not contain control characters.'
-        : 'must be a single line (no newlines or control characters).'
-    );
-  }
-}
-
-export interface StringOptions {
-  required?: boolean;
-  /** Allow newlines (lists, YAML, key=value blocks). */
-  multiline?: boolean;
-  /** Never quote the value back in errors. */
-  secret?: boolean;
-  maxLength?: number;
-}
-
-export function parseString(name: string, raw: string, options: StringOptions = {}): string {
-  const value = options.multiline ? raw : raw.trim();
-  if (options.required && value.trim() === '') {
-    throw new InputError(name, 'is required and was not supplied.');
-  }
-  const maxLength = options.maxLength ?? MAX_INPUT_LENGTH;
-  if (value.length > maxLength) {
-    throw new InputError(name, `is too long (${value.length} characters; at most ${maxLength}).`);
-  }
-  rejectControlCharacters(name, value, options.multiline ?? false);
-  return value;
-}
 
 const TRUE_VALUES = new Set(['true', 'True', 'TRUE']);
 const FALSE_VALUES = new Set(['false', 'False', 'FALSE']);
@@ -296,70 +238,6 @@ export function parseReleaseName(name: string, raw: string): string {
     maxLength: 53,
     expected: 'a Helm release name: lowercase letters, digits, "-" and "."'
   });
-}
-
-// Kubernetes label syntax: optional DNS-subdomain prefix, then a name of at most 63 characters.
-const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-
-export function isValidLabelKey(key: string): boolean {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash === -1 ? undefined : key.slice(0, slash);
-  const name = slash === -1 ? key : key.slice(slash + 1);
-  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) return false;
-  return LABEL_NAME.test(name);
-}
-
-/** A label value: empty, or at most 63 letters, digits, `-`, `_`, `.`, alphanumeric at both ends. */
-export function isValidLabelValue(value: string): boolean {
-  return LABEL_VALUE.test(value);
-}
-
-/** One requirement of a label selector, normalised (`key=value`, `key in (a,b)`, `!key`). */
-export interface LabelRequirement {
-  key: string;
-  text: string;
-}
-
-const SELECTOR_EXPECTED =
-  'a Kubernetes label selector: comma-separated key=value, key!=value, key in (a,b), key notin (a,b), key or !key';
-
-/**
- * A label selector as kubectl's `-l` takes it (equality- and set-based requirements), checked
- * requirement by requirement so a typo fails here, naming the input, not at the API server.
- */
-export function parseLabelSelector(name: string, raw: string): LabelRequirement[] {
-  const value = parseString(name, raw);
-  if (value === '') return [];
-  // Commas inside `in (a,b)` belong to the requirement.
-  const parts = value.match(/(?:[^,(]|\([^)]*\))+/g) ?? [];
-  if (parts.join(',') !== value) return fail(name, SELECTOR_EXPECTED, raw);
-  return parts.map(part => parseRequirement(name, part.trim(), raw));
-}
-
-function parseRequirement(name: string, text: string, raw: string): LabelRequirement {
-  const bad = (why: string): never =>
-    fail(name, `${SELECTOR_EXPECTED} (${why} in ${quoteValue(text)})`, raw);
-  const key = (candidate: string): string =>
-    isValidLabelKey(candidate) ? candidate : bad(`${quoteValue(candidate)} is not a label key`);
-  const values = (list: string[]): string[] =>
-    list.map(v => (isValidLabelValue(v) ? v : bad(`${quoteValue(v)} is not a label value`)));
-  let match = /^!\s*([^\s=!(),]+)$/.exec(text);
-  if (match) return { key: key(match[1] ?? ''), text: `!${match[1]}` };
-  match = /^([^\s=!(),]+)\s*(==|=|!=)\s*([^\s=!(),]*)$/.exec(text);
-  if (match) {
-    const [, k = '', op = '', v = ''] = match;
-    return { key: key(k), text: `${k}${op === '==' ? '=' : op}${values([v])[0]}` };
-  }
-  match = /^([^\s=!(),]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(text);
-  if (match) {
-    const [, k = '', op = '', list = ''] = match;
-    const items = values(list.split(',').map(item => item.trim()));
-    return { key: key(k), text: `${k} ${op} (${items.join(',')})` };
-  }
-  if (/^[^\s=!(),]+$/.test(text)) return { key: key(text), text };
-  return bad('no requirement');
 }
 
 /**
