@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from '../../src/helm-deploy-namespace/context.js';
-import { readRelease } from '../../src/helm-deploy-namespace/release-record.js';
-import { Helm, parseReleaseStatus } from '../../src/lib/helm/index.js';
+import { readRelease, releaseRevisions } from '../../src/helm-deploy-namespace/release-record.js';
+import { Helm, parseHistory, parseReleaseStatus } from '../../src/lib/helm/index.js';
 import { KubeClient } from '../../src/lib/kube/index.js';
 import { namespacesDeletedAfterAll } from '../helpers/kube.js';
 import { stackFact } from '../helpers/stack.js';
@@ -72,5 +72,15 @@ describe.each([
     expect(record?.manifest).toContain('second, with \\"quotes\\" and ünïcode');
     // The record carries the chart's metadata, which helm's status JSON may leave out.
     expect(record?.chart).toMatch(/^sample-app-\d+\.\d+\.\d+/);
+    // What the in-flight record needs of `helm history`, read from the records' labels.
+    const history = parseHistory(
+      helm(binary, ['history', 'web', '--namespace', namespace, '-o', 'json'])
+    ).map(({ revision, status }) => ({ revision, status }));
+    expect(history).toEqual([
+      { revision: 1, status: 'superseded' },
+      { revision: 2, status: 'deployed' }
+    ]);
+    const revisions = await releaseRevisions(ctx);
+    expect([...revisions].sort((a, b) => a.revision - b.revision)).toEqual(history);
   });
 });

@@ -1,10 +1,11 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
-import { Helm, isPending, lastGoodRevision, type HistoryEntry } from '../lib/helm/index.js';
+import { Helm, isPending, lastGoodRevision, type RevisionState } from '../lib/helm/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE, type InFlightDeploy } from '../lib/state.js';
 import type { Context } from './context.js';
 import { restoreRelease } from './recover.js';
+import { releaseRevisions } from './release-record.js';
 
 /**
  * A deploy cancelled (or killed) mid-rollout leaves its revision pending, and helm refuses every
@@ -13,7 +14,7 @@ import { restoreRelease } from './recover.js';
  * one another run wrote.
  */
 export async function recordInFlight(ctx: Context): Promise<void> {
-  const history = await ctx.helm.history(ctx.target);
+  const history = await releaseRevisions(ctx);
   const inFlight: InFlightDeploy = {
     ...ctx.target,
     helm: { ...ctx.helm.binary },
@@ -31,8 +32,8 @@ export function finishInFlight(): void {
   STATE.deploy.inFlight.clear();
 }
 
-function newest(history: readonly HistoryEntry[]): HistoryEntry | undefined {
-  return history.reduce<HistoryEntry | undefined>(
+function newest(history: readonly RevisionState[]): RevisionState | undefined {
+  return history.reduce<RevisionState | undefined>(
     (top, entry) => (!top || entry.revision > top.revision ? entry : top),
     undefined
   );

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadClientNode } from '../lib/kube/index.js';
+import { loadKubeConfigModule } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE } from '../lib/state.js';
 import type { Context } from './context.js';
@@ -12,7 +12,7 @@ import type { Context } from './context.js';
  * credentials, so it is private and the post step removes it.
  */
 export async function writeNamespacedKubeconfig(ctx: Context): Promise<string> {
-  const k8s = await loadClientNode();
+  const k8s = await loadKubeConfigModule();
   const source = ctx.kube.target.config;
   const copy = new k8s.KubeConfig();
   copy.loadFromOptions({

@@ -2,9 +2,11 @@ import * as core from '@actions/core';
 import {
   decodeReleaseRecord,
   latestRecordState,
+  recordStates,
   releaseRecordName,
   usesSecretStorage,
-  type ReleaseStatus
+  type ReleaseStatus,
+  type RevisionState
 } from '../lib/helm/index.js';
 import type { Context } from './context.js';
 
@@ -26,6 +28,18 @@ export async function currentReleaseState(
     }
   }
   return ctx.helm.status(ctx.target);
+}
+
+/** Every revision's number and state (what `helm history` lists), from the records' labels. */
+export async function releaseRevisions(ctx: Context): Promise<RevisionState[]> {
+  if (usesSecretStorage()) {
+    try {
+      return recordStates(await listRecords(ctx));
+    } catch (error) {
+      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
+    }
+  }
+  return ctx.helm.history(ctx.target);
 }
 
 /** The newest revision in full (status, manifest), as `helm status -o json` would print it. */

@@ -7,6 +7,7 @@ import {
   isPending,
   lastGoodRevision,
   latestRecordState,
+  recordStates,
   listArgs,
   manifestDigest,
   manifestResources,
@@ -174,9 +175,7 @@ describe('status and history', () => {
       ])
     );
     expect(lastGoodRevision(history)).toBe(2);
-    expect(
-      lastGoodRevision([{ revision: 1, status: 'pending-install', chart: '', description: '' }])
-    ).toBeUndefined();
+    expect(lastGoodRevision([{ revision: 1, status: 'pending-install' }])).toBeUndefined();
   });
   it('reads the current revision from helm storage labels', () => {
     expect(
@@ -188,6 +187,14 @@ describe('status and history', () => {
       ])
     ).toEqual({ revision: 10, status: 'pending-upgrade' });
     expect(latestRecordState([])).toBeUndefined();
+    expect(
+      recordStates([
+        { labels: { version: '2', status: 'deployed' } },
+        { labels: { version: 'x', status: 'failed' } },
+        { labels: { version: '1' } },
+        {}
+      ])
+    ).toEqual([{ revision: 2, status: 'deployed' }]);
   });
   it('decodes a storage record (gzipped or not) into the release helm status prints', () => {
     const release = {

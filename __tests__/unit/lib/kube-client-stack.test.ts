@@ -292,8 +292,8 @@ current-context: c
       expect(await fake.podLogTail('ci', 'web-1', 'app', 20)).toBe('line 1\nline 2\n');
       await fake.podLogTail('ci', 'web-1', 'app', 5, true);
       expect(seen).toEqual([
-        '/api/v1/namespaces/ci/pods/web-1/log?container=app&previous=false&tailLines=20',
-        '/api/v1/namespaces/ci/pods/web-1/log?container=app&previous=true&tailLines=5'
+        '/api/v1/namespaces/ci/pods/web-1/log?container=app&tailLines=20&previous=false',
+        '/api/v1/namespaces/ci/pods/web-1/log?container=app&tailLines=5&previous=true'
       ]);
     } finally {
       await server.close();

@@ -400,7 +400,7 @@ describe('KubeClient against a fake API server', () => {
     expect(result).toBe(
       `The Kubernetes API server at ${server.url} is unreachable (ECONNREFUSED) while trying to get Secret "x" in namespace "ci".`
     );
-    expect(output).toContain('(attempt 1/2): fetch failed (ECONNREFUSED); retrying');
+    expect(output).toContain('(attempt 1/2): Error: connect ECONNREFUSED');
   });
 
   it('ensureNamespace creates, then patches only what differs, and is idempotent', async () => {

@@ -53,15 +53,28 @@ export function parseReleaseStatus(json: string): ReleaseStatus {
  */
 export function latestRecordState(
   records: ReadonlyArray<{ labels?: Record<string, string> | undefined }>
-): { revision: number; status: string } | undefined {
-  let latest: { revision: number; status: string } | undefined;
-  for (const record of records) {
+): RevisionState | undefined {
+  return recordStates(records).reduce<RevisionState | undefined>(
+    (latest, state) => (!latest || state.revision > latest.revision ? state : latest),
+    undefined
+  );
+}
+
+/** A revision's number and state, as helm's storage labels each record (`version`, `status`). */
+export interface RevisionState {
+  revision: number;
+  status: string;
+}
+
+/** Every record's revision and state, from its labels; records without them are skipped. */
+export function recordStates(
+  records: ReadonlyArray<{ labels?: Record<string, string> | undefined }>
+): RevisionState[] {
+  return records.flatMap(record => {
     const revision = Number(record.labels?.version);
     const status = record.labels?.status;
-    if (!Number.isInteger(revision) || !status) continue;
-    if (!latest || revision > latest.revision) latest = { revision, status };
-  }
-  return latest;
+    return Number.isInteger(revision) && status ? [{ revision, status }] : [];
+  });
 }
 
 /** The name of the Secret helm's default storage keeps `revision` of `release` in. */
@@ -116,7 +129,7 @@ export function isPending(status: string): boolean {
 }
 
 /** The newest revision that was ever successfully deployed (now `deployed` or `superseded`). */
-export function lastGoodRevision(history: readonly HistoryEntry[]): number | undefined {
+export function lastGoodRevision(history: readonly RevisionState[]): number | undefined {
   const good = history
     .filter(entry => entry.status === 'deployed' || entry.status === 'superseded')
     .map(entry => entry.revision);

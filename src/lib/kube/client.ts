@@ -1,6 +1,4 @@
 import type {
-  AppsV1Api,
-  CoreV1Api,
   CoreV1Event,
   V1ConfigMap,
   V1Deployment,
@@ -8,16 +6,12 @@ import type {
   V1Pod,
   V1Secret,
   V1Service,
-  V1ServiceAccount
+  V1ServiceAccount,
+  V1StatefulSet
 } from '@kubernetes/client-node';
 import { withRetry, type RetryOptions } from '../retry.js';
-import { apiGet, proxyGet, type ProxyResponse } from './proxy.js';
-import {
-  loadClientNode,
-  loadKubeConfig,
-  type KubeConfigOptions,
-  type KubeTarget
-} from './config.js';
+import { proxyGet, type ProxyResponse } from './proxy.js';
+import { loadKubeConfig, type KubeConfigOptions, type KubeTarget } from './config.js';
 import {
   apiCode,
   describeObject,
@@ -29,8 +23,7 @@ import {
   type KubeOperation,
   type ResourceType
 } from './errors.js';
-
-type ClientNode = Awaited<ReturnType<typeof loadClientNode>>;
+import { apiJson, apiText, resourcePath, type ApiRequest } from './rest.js';
 
 export interface KubeClientOptions extends KubeConfigOptions {
   /** Retries of transient failures (network errors, 429, 5xx). */
@@ -39,28 +32,34 @@ export interface KubeClientOptions extends KubeConfigOptions {
 
 export type EnsureNamespaceResult = 'created' | 'updated' | 'unchanged';
 
-/** An HTTP answer relayed by the API server's proxy: any status, the head of the body. */
+/** A list answer's items. */
+interface List<T> {
+  items: T[];
+}
 
-/** The Kubernetes operations Slipway's actions need, each retried and error-mapped. */
+/**
+ * The Kubernetes operations Slipway's actions need, each retried and error-mapped. Requests go
+ * through rest.ts (REST paths over node:https); client-node provides the kubeconfig handling and
+ * the types.
+ */
 export class KubeClient {
-  private apps: AppsV1Api | undefined;
-
   private constructor(
     readonly target: KubeTarget,
-    private readonly api: CoreV1Api,
-    private readonly k8s: ClientNode,
     private readonly retry: Omit<RetryOptions, 'isTransient'>
   ) {}
 
   static async connect(options: KubeClientOptions = {}): Promise<KubeClient> {
-    const target = await loadKubeConfig(options);
-    const k8s = await loadClientNode();
-    return new KubeClient(
-      target,
-      target.config.makeApiClient(k8s.CoreV1Api),
-      k8s,
-      options.retry ?? {}
-    );
+    return new KubeClient(await loadKubeConfig(options), options.retry ?? {});
+  }
+
+  /** One JSON request to the API server (not retried: see `call`). */
+  request<T>(request: ApiRequest): Promise<T> {
+    return apiJson<T>(this.target, request);
+  }
+
+  /** GET of one object of the table, by name. */
+  private readObject<T>(type: ResourceType, namespace: string | undefined, name: string) {
+    return () => this.request<T>({ path: resourcePath(type, namespace, name) });
   }
 
   /** `request`'s answer, or `fallback` when the object does not exist (404). */
@@ -77,11 +76,30 @@ export class KubeClient {
   private find<T>(
     type: ResourceType,
     namespace: string | undefined,
-    name: string,
-    request: () => Promise<T>
+    name: string
   ): Promise<T | undefined> {
     return this.unlessNotFound(undefined, () =>
-      this.call(operation('get', type, namespace, name), request)
+      this.call(operation('get', type, namespace, name), this.readObject<T>(type, namespace, name))
+    );
+  }
+
+  /** The items of a list of one resource of the table. */
+  private async list<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    query: ApiRequest['query'] = {}
+  ): Promise<T[]> {
+    const list = await this.call(operation('list', type, namespace), () =>
+      this.request<List<T>>({ path: resourcePath(type, namespace), query })
+    );
+    return list.items ?? [];
+  }
+
+  /** Creates `body` in `namespace` (cluster-scoped when undefined). */
+  private create<T>(type: ResourceType, namespace: string | undefined, body: T): Promise<T> {
+    const name = (body as { metadata?: { name?: string } }).metadata?.name;
+    return this.call(operation('create', type, namespace, name), () =>
+      this.request<T>({ method: 'POST', path: resourcePath(type, namespace), body })
     );
   }
 
@@ -90,10 +108,12 @@ export class KubeClient {
     type: ResourceType,
     namespace: string | undefined,
     name: string,
-    request: () => Promise<unknown>
+    options: Pick<ApiRequest, 'query' | 'body'> = {}
   ): Promise<boolean> {
     return this.unlessNotFound(false, async () => {
-      await this.call(operation('delete', type, namespace, name), request);
+      await this.call(operation('delete', type, namespace, name), () =>
+        this.request({ method: 'DELETE', path: resourcePath(type, namespace, name), ...options })
+      );
       return true;
     });
   }
@@ -102,16 +122,16 @@ export class KubeClient {
    * Creates `body`, or replaces the object read before when `metadata.resourceVersion` is set
    * (a concurrent writer then makes this fail with 409 instead of being overwritten).
    */
-  private write<T>(
+  private write<T extends { metadata?: { name?: string; resourceVersion?: string } }>(
     type: ResourceType,
     namespace: string,
-    body: { metadata?: { name?: string; resourceVersion?: string } },
-    requests: { create: () => Promise<T>; replace: (name: string) => Promise<T> }
+    body: T
   ): Promise<T> {
     const name = body.metadata?.name ?? '';
-    return body.metadata?.resourceVersion
-      ? this.call(operation('update', type, namespace, name), () => requests.replace(name))
-      : this.call(operation('create', type, namespace, name), requests.create);
+    if (!body.metadata?.resourceVersion) return this.create(type, namespace, body);
+    return this.call(operation('update', type, namespace, name), () =>
+      this.request<T>({ method: 'PUT', path: resourcePath(type, namespace, name), body })
+    );
   }
 
   /** Runs one API call with retries of transient failures and error mapping. */
@@ -130,14 +150,15 @@ export class KubeClient {
   }
 
   readSecret(namespace: string, name: string): Promise<V1Secret> {
-    return this.call(operation('get', 'Secret', namespace, name), () =>
-      this.api.readNamespacedSecret({ namespace, name })
+    return this.call(
+      operation('get', 'Secret', namespace, name),
+      this.readObject<V1Secret>('Secret', namespace, name)
     );
   }
 
   /** The namespace, or `undefined` when it does not exist. */
   async readNamespace(name: string): Promise<V1Namespace | undefined> {
-    return this.find('Namespace', undefined, name, () => this.api.readNamespace({ name }));
+    return this.find('Namespace', undefined, name);
   }
 
   /** Creates the namespace or patches its labels/annotations; idempotent. */
@@ -154,10 +175,12 @@ export class KubeClient {
     const current = existing ?? (await this.readNamespace(name));
     if (current && metadataContains(current, labels, annotations)) return 'unchanged';
     await this.call(operation('patch', 'Namespace', undefined, name), () =>
-      this.api.patchNamespace(
-        { name, body: { metadata: { labels, annotations } } },
-        this.k8s.setHeaderOptions('Content-Type', this.k8s.PatchStrategy.MergePatch)
-      )
+      this.request({
+        method: 'PATCH',
+        path: resourcePath('Namespace', undefined, name),
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { labels, annotations } }
+      })
     );
     return 'updated';
   }
@@ -169,9 +192,9 @@ export class KubeClient {
     annotations: Record<string, string>
   ): Promise<boolean> {
     try {
-      await this.call(operation('create', 'Namespace', undefined, name), () =>
-        this.api.createNamespace({ body: { metadata: { name, labels, annotations } } })
-      );
+      await this.create<V1Namespace>('Namespace', undefined, {
+        metadata: { name, labels, annotations }
+      });
       return true;
     } catch (error) {
       if (apiCode(error) === 409) return false;
@@ -187,102 +210,72 @@ export class KubeClient {
     namespace: string,
     labelSelector: string
   ): Promise<Array<{ labels?: Record<string, string> | undefined }>> {
-    // Raw: client-node's typed list reads a PartialObjectMetadataList's items as null.
-    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`;
-    const list = await this.call(operation('list', 'Secret', namespace), async () => {
-      const answer = await apiGet(this.target, path, {
-        accept: METADATA_ONLY,
-        timeoutMs: 30_000,
-        limit: 8 * 1024 * 1024
-      });
-      if (answer.status !== 200)
-        throw Object.assign(new Error(answer.body), { code: answer.status, body: answer.body });
-      return JSON.parse(answer.body) as {
-        items?: Array<{ metadata?: { labels?: Record<string, string> } }>;
-      };
-    });
+    const list = await this.call(operation('list', 'Secret', namespace), () =>
+      this.request<{ items?: Array<{ metadata?: { labels?: Record<string, string> } }> }>({
+        path: resourcePath('Secret', namespace),
+        query: { labelSelector },
+        accept: METADATA_ONLY
+      })
+    );
     return (list.items ?? []).map(item => ({ labels: item.metadata?.labels }));
   }
 
   async createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
-    return this.call(operation('create', 'Pod', namespace, body.metadata?.name), () =>
-      this.api.createNamespacedPod({ namespace, body })
-    );
+    return this.create('Pod', namespace, body);
   }
 
   /** The pod, or `undefined` when it does not exist. */
   async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.find('Pod', namespace, name, () => this.api.readNamespacedPod({ namespace, name }));
+    return this.find('Pod', namespace, name);
   }
 
   /** Deletes the pod right away (no grace period); false when it was already gone. */
   async deletePod(namespace: string, name: string): Promise<boolean> {
-    return this.remove('Pod', namespace, name, () =>
-      this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })
-    );
+    return this.remove('Pod', namespace, name, { query: { gracePeriodSeconds: 0 } });
   }
 
   async createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
-    return this.call(operation('create', 'ConfigMap', namespace, body.metadata?.name), () =>
-      this.api.createNamespacedConfigMap({ namespace, body })
-    );
+    return this.create('ConfigMap', namespace, body);
   }
 
   /** The Secret, or `undefined` when it does not exist. */
   async findSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    return this.unlessNotFound(undefined, () => this.readSecret(namespace, name));
+    return this.find('Secret', namespace, name);
   }
 
   /** Creates the Secret, or replaces the one read before (see `write`). */
   async writeSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
-    return this.write('Secret', namespace, body, {
-      create: () => this.api.createNamespacedSecret({ namespace, body }),
-      replace: name => this.api.replaceNamespacedSecret({ namespace, name, body })
-    });
+    return this.write('Secret', namespace, body);
   }
 
   /** Deletes the Secret; false when it did not exist. */
   async deleteSecret(namespace: string, name: string): Promise<boolean> {
-    return this.remove('Secret', namespace, name, () =>
-      this.api.deleteNamespacedSecret({ namespace, name })
-    );
+    return this.remove('Secret', namespace, name);
   }
 
   /** The ServiceAccount, or `undefined` when it does not exist (a new namespace's `default` is
    * made by the controller manager a moment after the namespace). */
   async findServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
-    return this.find('ServiceAccount', namespace, name, () =>
-      this.api.readNamespacedServiceAccount({ namespace, name })
-    );
+    return this.find('ServiceAccount', namespace, name);
   }
 
   /** Creates the ServiceAccount, or replaces the one read before (see `write`). */
   async writeServiceAccount(namespace: string, body: V1ServiceAccount): Promise<V1ServiceAccount> {
-    return this.write('ServiceAccount', namespace, body, {
-      create: () => this.api.createNamespacedServiceAccount({ namespace, body }),
-      replace: name => this.api.replaceNamespacedServiceAccount({ namespace, name, body })
-    });
+    return this.write('ServiceAccount', namespace, body);
   }
 
   async deleteConfigMap(namespace: string, name: string): Promise<boolean> {
-    return this.remove('ConfigMap', namespace, name, () =>
-      this.api.deleteNamespacedConfigMap({ namespace, name })
-    );
+    return this.remove('ConfigMap', namespace, name);
   }
 
   /** The namespace's events, oldest first (diagnostics). */
   async listEvents(namespace: string): Promise<CoreV1Event[]> {
-    const list = await this.call(operation('list', 'Event', namespace), () =>
-      this.api.listNamespacedEvent({ namespace, limit: 500 })
-    );
-    return [...list.items].sort((a, b) => eventTime(a) - eventTime(b));
+    const events = await this.list<CoreV1Event>('Event', namespace, { limit: 500 });
+    return [...events].sort((a, b) => eventTime(a) - eventTime(b));
   }
 
   async listPods(namespace: string, labelSelector?: string): Promise<V1Pod[]> {
-    const list = await this.call(operation('list', 'Pod', namespace), () =>
-      this.api.listNamespacedPod({ namespace, labelSelector })
-    );
-    return list.items;
+    return this.list<V1Pod>('Pod', namespace, { labelSelector });
   }
 
   /** The last lines of a container's log (`previous` for the crashed instance). */
@@ -294,23 +287,22 @@ export class KubeClient {
     previous = false
   ): Promise<string> {
     return this.call(operation('get', 'PodLog', namespace, pod), () =>
-      this.api.readNamespacedPodLog({ namespace, name: pod, container, tailLines, previous })
+      apiText(this.target, {
+        path: resourcePath('PodLog', namespace, pod, 'log'),
+        query: { container, tailLines, previous },
+        accept: '*/*'
+      })
     );
   }
 
   /** The Service, or `undefined` when it does not exist. */
   async findService(namespace: string, name: string): Promise<V1Service | undefined> {
-    return this.find('Service', namespace, name, () =>
-      this.api.readNamespacedService({ namespace, name })
-    );
+    return this.find('Service', namespace, name);
   }
 
   /** The Deployment, or `undefined` when it does not exist. */
   async findDeployment(namespace: string, name: string): Promise<V1Deployment | undefined> {
-    const apps = (this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api));
-    return this.find('Deployment', namespace, name, () =>
-      apps.readNamespacedDeployment({ namespace, name })
-    );
+    return this.find('Deployment', namespace, name);
   }
 
   /** Ready and wanted replicas of a Deployment or StatefulSet, `undefined` when it is gone. */
@@ -319,13 +311,7 @@ export class KubeClient {
     namespace: string,
     name: string
   ): Promise<{ ready: number; wanted: number } | undefined> {
-    this.apps ??= this.target.config.makeApiClient(this.k8s.AppsV1Api);
-    const apps = this.apps;
-    const object = await this.find(kind, namespace, name, () =>
-      kind === 'Deployment'
-        ? apps.readNamespacedDeployment({ namespace, name })
-        : apps.readNamespacedStatefulSet({ namespace, name })
-    );
+    const object = await this.find<V1Deployment | V1StatefulSet>(kind, namespace, name);
     if (!object) return undefined;
     return { ready: object.status?.readyReplicas ?? 0, wanted: object.spec?.replicas ?? 1 };
   }
@@ -343,10 +329,7 @@ export class KubeClient {
 
   /** The namespaces matching `labelSelector` (a cluster-scoped list). */
   async listNamespaces(labelSelector: string): Promise<V1Namespace[]> {
-    const list = await this.call(operation('list', 'Namespace', undefined), () =>
-      this.api.listNamespace({ labelSelector })
-    );
-    return list.items;
+    return this.list<V1Namespace>('Namespace', undefined, { labelSelector });
   }
 
   /**
@@ -355,9 +338,7 @@ export class KubeClient {
    */
   async deleteNamespace(name: string, resourceVersion?: string): Promise<boolean> {
     const body = resourceVersion ? { preconditions: { resourceVersion } } : undefined;
-    return this.remove('Namespace', undefined, name, () =>
-      this.api.deleteNamespace({ name, body })
-    );
+    return this.remove('Namespace', undefined, name, { body });
   }
 }
 

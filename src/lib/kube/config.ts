@@ -6,18 +6,21 @@ import { SlipwayError } from '../errors.js';
 
 /**
  * Which kubeconfig (and context) an action talks to: the kubeconfig input, KUBECONFIG, ~/.kube/config
- * or the in-cluster service account, resolved once and described for the log. client-node is ~5 MB
- * of bundled code, so it is imported lazily, only by the first call that talks to a cluster.
+ * or the in-cluster service account, resolved once and described for the log. Only client-node's
+ * kubeconfig module is loaded (its KubeConfig: files, contexts, credentials, auth plugins,
+ * proxies), lazily, by the first call that talks to a cluster; the requests themselves go through
+ * rest.ts, so the generated API classes and models are never loaded (scripts/patch-deps.mjs keeps
+ * them out of the bundle).
  */
 
-type ClientNode = typeof import('@kubernetes/client-node');
+type KubeConfigModule = typeof import('@kubernetes/client-node/dist/config.js');
 
-let clientNode: Promise<ClientNode> | undefined;
+let kubeConfigModule: Promise<KubeConfigModule> | undefined;
 
-/** The client library, imported on first use and shared afterwards. */
-export function loadClientNode(): Promise<ClientNode> {
-  clientNode ??= import('@kubernetes/client-node');
-  return clientNode;
+/** client-node's kubeconfig module, imported on first use and shared afterwards. */
+export function loadKubeConfigModule(): Promise<KubeConfigModule> {
+  kubeConfigModule ??= import('@kubernetes/client-node/dist/config.js');
+  return kubeConfigModule;
 }
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -139,7 +142,7 @@ export async function loadKubeConfig(
   environment: SourceEnvironment = defaultEnvironment()
 ): Promise<KubeTarget> {
   const source = resolveKubeConfigSource(options, environment);
-  const k8s = await loadClientNode();
+  const k8s = await loadKubeConfigModule();
   const config = new k8s.KubeConfig();
   try {
     if (source.kind === 'in-cluster') {

@@ -8,3 +8,4 @@ export * from './config.js';
 export * from './errors.js';
 export * from './proxy.js';
 export * from './lease.js';
+export * from './rest.js';

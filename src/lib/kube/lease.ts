@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
 import type { KubeClient } from './client.js';
-import { loadClientNode } from './config.js';
 import { apiCode, isNotFound, operation } from './errors.js';
+import { resourcePath } from './rest.js';
 
 /**
  * A Kubernetes Lease (coordination.k8s.io/v1) as a lock across runners: created or taken with
@@ -26,18 +26,10 @@ export interface HeldLease {
 
 const RENEW_MS = 10_000;
 
-const clients = new WeakMap<KubeClient, CoordinationV1Api>();
+/** The lease's REST path, or its collection's (for a create). */
+const leasePath = (spec: Pick<LeaseSpec, 'namespace'>, name?: string) =>
+  resourcePath('Lease', spec.namespace, name);
 
-/** The coordination.k8s.io client on the cluster `kube` talks to. */
-async function leases(kube: KubeClient): Promise<CoordinationV1Api> {
-  let api = clients.get(kube);
-  if (!api) {
-    const k8s = await loadClientNode();
-    api = kube.target.config.makeApiClient(k8s.CoordinationV1Api);
-    clients.set(kube, api);
-  }
-  return api;
-}
 const POLL_MS = 2_000;
 
 /** The identity of this job's run: repository, run, attempt and job, plus a random suffix. */
@@ -51,8 +43,8 @@ export function runHolder(env: Record<string, string | undefined> = process.env)
 function read(kube: KubeClient, spec: LeaseSpec): Promise<V1Lease | undefined> {
   const { namespace, name } = spec;
   return kube
-    .call(operation('get', 'Lease', namespace, name), async () =>
-      (await leases(kube)).readNamespacedLease({ namespace, name })
+    .call(operation('get', 'Lease', namespace, name), () =>
+      kube.request<V1Lease>({ path: leasePath(spec, name) })
     )
     .catch(error => {
       if (isNotFound(error)) return undefined;
@@ -96,11 +88,11 @@ async function write(kube: KubeClient, spec: LeaseSpec, current?: V1Lease): Prom
   } as V1Lease;
   try {
     await (current
-      ? kube.call(operation('update', 'Lease', namespace, name), async () =>
-          (await leases(kube)).replaceNamespacedLease({ namespace, name, body })
+      ? kube.call(operation('update', 'Lease', namespace, name), () =>
+          kube.request({ method: 'PUT', path: leasePath(spec, name), body })
         )
-      : kube.call(operation('create', 'Lease', namespace, name), async () =>
-          (await leases(kube)).createNamespacedLease({ namespace, body })
+      : kube.call(operation('create', 'Lease', namespace, name), () =>
+          kube.request({ method: 'POST', path: leasePath(spec), body })
         ));
     return true;
   } catch (error) {
@@ -185,10 +177,10 @@ export async function releaseLease(kube: KubeClient, spec: LeaseSpec): Promise<b
   if (current?.spec?.holderIdentity !== spec.holder) return false;
   const { namespace, name } = spec;
   try {
-    await kube.call(operation('delete', 'Lease', namespace, name), async () =>
-      (await leases(kube)).deleteNamespacedLease({
-        namespace,
-        name,
+    await kube.call(operation('delete', 'Lease', namespace, name), () =>
+      kube.request({
+        method: 'DELETE',
+        path: leasePath(spec, name),
         body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } }
       })
     );
