@@ -9,6 +9,7 @@ import {
 } from '../helm-deploy-namespace/config.js';
 import { run as deploy, post as removeKubeconfig } from '../helm-deploy-namespace/main.js';
 import { InputError } from '../lib/errors.js';
+import { prefetchHelmVersion } from '../lib/helm/setup.js';
 import { Inputs } from '../lib/inputs.js';
 import { pinDigest, parseImageReference } from '../lib/reference.js';
 import { readCaFile, readConfig as readLoginConfig } from '../registry-login-from-secret/config.js';
@@ -60,6 +61,7 @@ export async function main(root = new Inputs()): Promise<void> {
     });
   }
   const stages = deployConfig ? 4 : 3;
+  if (deployConfig) prefetchHelmVersion();
 
   // Stages group their own output; GitHub has no nested groups, so stages get plain headings.
   core.info(`Stage 1/${stages}: BuildKit builder`);

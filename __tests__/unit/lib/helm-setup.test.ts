@@ -1,10 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import * as io from '@actions/io';
 import path from 'node:path';
 import {
   HELM_PINNED_VERSIONS,
+  prefetchHelmVersion,
   resolveHelmVersion,
   satisfies,
   setupHelm,
@@ -141,6 +151,25 @@ describe('setupHelm (real archives, real tool cache)', () => {
     const helm = await setupHelm(options(undefined));
     expect(helm).toEqual({ path: stackFact('HELM4'), version: V4(), major: 4, source: 'path' });
     expect(server.requests).toEqual([]);
+  });
+
+  it('prefetchHelmVersion asks the helm on PATH once; setupHelm then reuses that answer', async () => {
+    // A helm on PATH that records each start, then runs the real Helm 4.
+    const bin = mkdtempSync(path.join(work, 'recording-helm-'));
+    const calls = path.join(bin, 'calls');
+    writeFileSync(
+      path.join(bin, 'helm'),
+      `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${stackFact('HELM4')}' "$@"\n`,
+      { mode: 0o755 }
+    );
+    const started = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
+    process.env.PATH = `${bin}:${emptyBin}`;
+    prefetchHelmVersion();
+    for (let i = 0; i < 100 && started().length === 0; i++) await sleep(20);
+    expect(started()).toEqual(['version --template {{.Version}}']);
+    const helm = await setupHelm(options(undefined));
+    expect(helm).toEqual({ path: path.join(bin, 'helm'), version: V4(), major: 4, source: 'path' });
+    expect(started()).toHaveLength(1);
   });
 
   it('downloads and verifies the requested version when PATH has another', async () => {

@@ -74,6 +74,20 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
   return { ...helm, source: installed.cacheHit ? 'tool-cache' : 'downloaded' };
 }
 
+/**
+ * Asks the helm on PATH for its version in the background, so that a later `setupHelm` finds the
+ * answer ready (`detectHelm` keeps one answer per binary). The root action calls it before it
+ * builds: the deploy stage then starts without waiting for `helm version`. Only a helm on PATH is
+ * asked; an install (downloads, log lines) stays in the deploy stage, and any failure is left for
+ * `setupHelm` to report there.
+ */
+export function prefetchHelmVersion(): void {
+  void io
+    .which('helm', false)
+    .then(found => (found ? detectHelm(found) : undefined))
+    .catch(() => undefined);
+}
+
 async function publishedChecksum(url: string): Promise<string> {
   const sha256 = await sidecarChecksum(url, ['.sha256sum', '.sha256']);
   if (sha256) return sha256;
