@@ -16,6 +16,7 @@ import {
   metadataContains,
   rbacRuleYaml,
   resolveKubeConfigSource,
+  resourcePath,
   statusMessage,
   type KubeOperation
 } from '../../../src/lib/kube/index.js';
@@ -282,6 +283,22 @@ const status = (code: number, reason: string) => ({
   code,
   reason,
   message: reason
+});
+
+describe('resourcePath', () => {
+  it('builds core, grouped, cluster-scoped and subresource paths, names encoded', () => {
+    expect(resourcePath('Secret', 'ci', 'x')).toBe('/api/v1/namespaces/ci/secrets/x');
+    expect(resourcePath('Namespace', undefined)).toBe('/api/v1/namespaces');
+    expect(resourcePath('Namespace', undefined, 'ci')).toBe('/api/v1/namespaces/ci');
+    expect(resourcePath('Deployment', 'ci', 'web')).toBe(
+      '/apis/apps/v1/namespaces/ci/deployments/web'
+    );
+    expect(resourcePath('Lease', 'ci')).toBe('/apis/coordination.k8s.io/v1/namespaces/ci/leases');
+    expect(resourcePath('PodLog', 'ci', 'web-1', 'log')).toBe(
+      '/api/v1/namespaces/ci/pods/web-1/log'
+    );
+    expect(resourcePath('Secret', 'ci', 'a/b?c')).toBe('/api/v1/namespaces/ci/secrets/a%2Fb%3Fc');
+  });
 });
 
 describe('loadKubeConfig', () => {
