@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
+import diagnostics from 'node:diagnostics_channel';
 import { KubeClient, apiCode } from '../../../src/lib/kube/index.js';
 import { startHttpServer } from '../../helpers/http.js';
 import { deleteNamespace, kubectl, uniqueName, waitUntil } from '../../helpers/kube.js';
@@ -24,6 +25,19 @@ const kwokPodSpec = (): V1Pod['spec'] => ({
 });
 
 describe('KubeClient against the stack API server', () => {
+  it('keeps its TLS connection to the API server alive between requests', async () => {
+    // Every new TCP connection this process opens is published on this channel.
+    let opened = 0;
+    const count = () => opened++;
+    diagnostics.subscribe('net.client.socket', count);
+    try {
+      for (let i = 0; i < 4; i++) expect(await client.readNamespace(namespace)).toBeDefined();
+    } finally {
+      diagnostics.unsubscribe('net.client.socket', count);
+    }
+    expect(opened).toBeLessThanOrEqual(1);
+  });
+
   it('lists Secret labels by selector, metadata only (what the pending-release check reads)', async () => {
     for (const [name, status] of [
       ['sh.helm.release.v1.web.v1', 'superseded'],
