@@ -1,8 +1,7 @@
 import * as core from '@actions/core';
 import { HttpClient } from '@actions/http-client';
-import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
@@ -12,7 +11,15 @@ import { quoteValue } from './inputs.js';
 /**
  * Installing a tool: resolve a version, render its download URL, download with retries, verify
  * the sha256, extract, and keep it in the runner's tool cache so the next run skips all of it.
+ * @actions/tool-cache is loaded only when something has to be downloaded: a tool-cache hit (and
+ * the input validation every action starts with) never evaluates it.
  */
+
+type ToolCache = typeof import('@actions/tool-cache');
+
+function loadToolCache(): Promise<ToolCache> {
+  return import('@actions/tool-cache');
+}
 
 export type Arch = 'amd64' | 'arm64';
 
@@ -130,6 +137,7 @@ export async function downloadVerified(
   expectedSha256: string,
   auth?: string
 ): Promise<string> {
+  const tc = await loadToolCache();
   const file = await tc.downloadTool(url, undefined, auth);
   const actual = await sha256File(file);
   if (actual !== expectedSha256.toLowerCase())
@@ -157,9 +165,31 @@ export interface InstalledTool {
   cacheHit: boolean;
 }
 
+/**
+ * The tool cache's directory for an exact version, when a complete copy is there. This is the
+ * layout @actions/tool-cache writes and its `find` reads for an exact version:
+ * `$RUNNER_TOOL_CACHE/<tool>/<version without v>/<arch>`, finished by a `<arch>.complete` marker
+ * that `cacheDir` writes last (so an interrupted copy is never found).
+ */
+export function findCached(
+  tool: string,
+  version: string,
+  arch: Arch,
+  env: NodeJS.ProcessEnv = process.env
+): string | undefined {
+  const root = env.RUNNER_TOOL_CACHE;
+  if (!root) {
+    throw new SlipwayError('RUNNER_TOOL_CACHE is not set, so the tool cache cannot be used.', {
+      hint: 'The GitHub runner sets it; when running the action elsewhere, set it to a directory.'
+    });
+  }
+  const dir = path.join(root, tool, version.replace(/^v/, ''), arch);
+  return existsSync(`${dir}.complete`) && existsSync(dir) ? dir : undefined;
+}
+
 /** Installs a `.tar.gz`/`.tgz`/`.zip` archive into the tool cache, or returns the cached copy. */
 export async function installArchive(request: InstallRequest): Promise<InstalledTool> {
-  const cached = tc.find(request.tool, request.version, request.arch);
+  const cached = findCached(request.tool, request.version, request.arch);
   if (cached) {
     core.info(`${request.tool} ${request.version} found in the tool cache: ${cached}`);
     return { dir: cached, cacheHit: true };
@@ -167,6 +197,7 @@ export async function installArchive(request: InstallRequest): Promise<Installed
   core.info(`Downloading ${request.tool} ${request.version} from ${request.url}`);
   const sha256 = typeof request.sha256 === 'string' ? request.sha256 : await request.sha256();
   const archive = await downloadVerified(request.url, sha256, request.auth);
+  const tc = await loadToolCache();
   const extracted = request.url.endsWith('.zip')
     ? await tc.extractZip(archive)
     : await tc.extractTar(archive);

@@ -1,21 +1,17 @@
 import * as core from '@actions/core';
 import { readConfig as readBuildConfig } from '../buildpack-build/config.js';
-import { run as build } from '../buildpack-build/main.js';
 import {
   checkLocalFiles as checkDeployFiles,
   deployImage,
   readConfig as readDeployConfig,
   type DeployConfig
 } from '../helm-deploy-namespace/config.js';
-import { run as deploy, post as removeKubeconfig } from '../helm-deploy-namespace/main.js';
 import { InputError } from '../lib/errors.js';
 import { prefetchHelmVersion } from '../lib/helm/setup.js';
 import { Inputs } from '../lib/inputs.js';
 import { pinDigest, parseImageReference } from '../lib/reference.js';
 import { readCaFile, readConfig as readLoginConfig } from '../registry-login-from-secret/config.js';
-import { run as login, post as logout } from '../registry-login-from-secret/main.js';
 import { readConfig as readSetupConfig } from '../setup-buildctl/config.js';
-import { run as setupBuilder, post as stopBuilder } from '../setup-buildctl/main.js';
 import {
   BUILD_INPUTS,
   DEPLOY_INPUTS,
@@ -25,6 +21,18 @@ import {
   inRootTerms,
   stageInputs
 } from './stages.js';
+
+/**
+ * Each stage's code (its run and post), loaded when the stage's turn comes, as a chunk of the
+ * bundle: checking the inputs needs only the config modules above, so an input error is reported
+ * before any stage's code is evaluated, and a flow without a chart never loads the deploy stage.
+ */
+const stage = {
+  setup: () => import('../setup-buildctl/main.js'),
+  login: () => import('../registry-login-from-secret/main.js'),
+  build: () => import('../buildpack-build/main.js'),
+  deploy: () => import('../helm-deploy-namespace/main.js')
+};
 
 /**
  * The whole flow in one step, run from this action's own bundle (so it works from any caller's
@@ -65,10 +73,13 @@ export async function main(root = new Inputs()): Promise<void> {
 
   // Stages group their own output; GitHub has no nested groups, so stages get plain headings.
   core.info(`Stage 1/${stages}: BuildKit builder`);
+  const { run: setupBuilder } = await stage.setup();
   const builder = await inRootTerms(SETUP_INPUTS, () => setupBuilder(setupConfig));
   core.info(`Stage 2/${stages}: registry credentials from the Kubernetes Secret`);
+  const { run: login } = await stage.login();
   await inRootTerms(LOGIN_INPUTS, () => login(loginConfig));
   core.info(`Stage 3/${stages}: build and push`);
+  const { run: build } = await stage.build();
   const built = await inRootTerms(BUILD_INPUTS, () => build(buildConfig));
   core.setOutput('buildkit-version', builder.version);
   core.setOutput('image', built.image);
@@ -88,6 +99,7 @@ export async function main(root = new Inputs()): Promise<void> {
   // The deploy stage sets its outputs itself; they are the root's too (release, namespace,
   // revision, status, manifest-digest, url, expires-at). Restated here so the root's contract is
   // explicit.
+  const { run: deploy } = await stage.deploy();
   const deployed = await inRootTerms(DEPLOY_INPUTS, () => deploy({ ...deployConfig, image }));
   core.setOutput('revision', String(deployed.revision));
   core.setOutput('status', deployed.status);
@@ -102,8 +114,10 @@ export async function main(root = new Inputs()): Promise<void> {
 /** Cleans up in reverse order even when a stage failed: kubeconfig copy, credentials, builder. */
 export async function post(): Promise<void> {
   const problems: unknown[] = [];
-  for (const cleanup of [removeKubeconfig, logout, stopBuilder]) {
-    await cleanup().catch(error => problems.push(error));
+  for (const cleanup of [stage.deploy, stage.login, stage.setup]) {
+    await cleanup()
+      .then(module => module.post())
+      .catch(error => problems.push(error));
   }
   if (problems.length > 0) throw problems[0];
 }

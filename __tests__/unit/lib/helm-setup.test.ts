@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   accessSync,
+  chmodSync,
   constants,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -197,6 +199,50 @@ describe('setupHelm (real archives, real tool cache)', () => {
     const helm = await setupHelm(options(exact(V3())));
     expect(helm).toMatchObject({ version: V3(), major: 3, source: 'tool-cache' });
     expect(server.requests).toEqual([]);
+  });
+
+  /**
+   * A tool-cache entry laid out as tool-cache writes one (<tool>/<semver>/<arch> and its
+   * `.complete` marker) whose `helm` only records that it was run.
+   */
+  const fakeCachedHelm = (version: string, mode = 0o755): { helm: string; ran: string } => {
+    const dir = path.join(process.env.RUNNER_TOOL_CACHE ?? '', 'helm', version.slice(1), 'amd64');
+    const ran = path.join(work, `ran-${version}`);
+    mkdirSync(path.join(dir, 'linux-amd64'), { recursive: true });
+    writeFileSync(`${dir}.complete`, '');
+    const helm = path.join(dir, 'linux-amd64', 'helm');
+    writeFileSync(helm, `#!/bin/sh\ntouch '${ran}'\necho not-a-version\n`, { mode });
+    chmodSync(helm, mode);
+    return { helm, ran };
+  };
+
+  it('takes the version of a tool-cache hit from the cache key, without running helm', async () => {
+    process.env.PATH = emptyBin;
+    const { helm, ran } = fakeCachedHelm('v3.99.1');
+    await expect(setupHelm(options(exact('v3.99.1')))).resolves.toEqual({
+      path: helm,
+      version: 'v3.99.1',
+      major: 3,
+      source: 'tool-cache'
+    });
+    expect(existsSync(ran)).toBe(false);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('names a damaged tool-cache entry (helm not executable) with a clear error', async () => {
+    process.env.PATH = emptyBin;
+    const { helm } = fakeCachedHelm('v3.99.2', 0o644);
+    await expect(setupHelm(options(exact('v3.99.2')))).rejects.toThrow(
+      `Cannot run ${helm}: it is missing or not executable.`
+    );
+  });
+
+  it('still refuses Helm 2 from the tool cache', async () => {
+    process.env.PATH = emptyBin;
+    const { helm } = fakeCachedHelm('v2.17.0');
+    await expect(setupHelm(options(exact('v2.17.0')))).rejects.toThrow(
+      `${helm} is Helm v2.17.0; Slipway supports Helm 3 and 4.`
+    );
   });
 
   it('refuses an archive whose checksum does not match, caching nothing', async () => {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   ChecksumMismatchError,
+  findCached,
   installArchive,
   parseVersionSpec,
   renderUrlTemplate,
@@ -193,6 +194,32 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
 
   it('hashes files', async () => {
     expect(await sha256File(path.join(work, 'tool.tar.gz'))).toBe(sha);
+  });
+});
+
+describe('findCached', () => {
+  let cache: string;
+  beforeAll(() => {
+    cache = mkdtempSync(path.join(tmpdir(), 'tool-cache-'));
+  });
+  afterAll(() => rmSync(cache, { recursive: true, force: true }));
+  const env = () => ({ RUNNER_TOOL_CACHE: cache });
+
+  it('finds a complete copy under the version without its v, as tool-cache lays it out', () => {
+    const dir = path.join(cache, 'buildkit', '0.34.2', 'amd64');
+    mkdirSync(dir, { recursive: true });
+    expect(findCached('buildkit', 'v0.34.2', 'amd64', env())).toBeUndefined();
+    writeFileSync(`${dir}.complete`, '');
+    expect(findCached('buildkit', 'v0.34.2', 'amd64', env())).toBe(dir);
+    expect(findCached('buildkit', '0.34.2', 'amd64', env())).toBe(dir);
+    expect(findCached('buildkit', 'v0.34.2', 'arm64', env())).toBeUndefined();
+    expect(findCached('buildkit', 'v0.34.1', 'amd64', env())).toBeUndefined();
+  });
+
+  it('needs RUNNER_TOOL_CACHE', () => {
+    expect(() => findCached('buildkit', 'v0.34.2', 'amd64', {})).toThrow(
+      'RUNNER_TOOL_CACHE is not set, so the tool cache cannot be used.'
+    );
   });
 });
 

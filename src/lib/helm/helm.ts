@@ -1,4 +1,6 @@
 import * as core from '@actions/core';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SlipwayError } from '../errors.js';
@@ -79,6 +81,31 @@ async function askVersion(helmPath: string): Promise<HelmBinary> {
       hint: 'Use the helm-version input to install a known Helm 3 or 4.'
     });
   }
+  return supportedHelm(helmPath, parsed);
+}
+
+/**
+ * A helm whose version is already known exactly: one this action installed from a verified
+ * archive, kept in the tool cache under that version. Asking it again (`helm version`, a process
+ * start) was most of a tool-cache hit. Only a stat remains, so that a damaged cache entry (the
+ * binary removed or no longer executable) fails here with its path rather than at the first helm
+ * command; a binary corrupted in place fails at its first command (helm's exit status and stderr).
+ */
+export async function knownHelm(helmPath: string, version: string): Promise<HelmBinary> {
+  const parsed = parseHelmVersion(version);
+  if (!parsed) throw new SlipwayError(`Not a Helm version: ${version}.`);
+  try {
+    await access(helmPath, constants.X_OK);
+  } catch {
+    throw new SlipwayError(`Cannot run ${helmPath}: it is missing or not executable.`, {
+      hint: `The tool cache entry for helm ${parsed.version} is damaged; remove ${path.dirname(helmPath)} (or the runner's tool cache) and run again.`
+    });
+  }
+  return supportedHelm(helmPath, parsed);
+}
+
+/** Helm 2 and unknown majors are refused: Slipway speaks the flags of Helm 3 and 4. */
+function supportedHelm(helmPath: string, parsed: { version: string; major: number }): HelmBinary {
   if (parsed.major !== 3 && parsed.major !== 4) {
     throw new SlipwayError(
       `${helmPath} is Helm ${parsed.version}; Slipway supports Helm 3 and 4.`,

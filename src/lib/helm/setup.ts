@@ -16,6 +16,7 @@ import {
   HELM_PINNED_VERSIONS,
   HELM_REPOSITORY,
   detectHelm,
+  knownHelm,
   type HelmBinary
 } from './helm.js';
 
@@ -70,7 +71,9 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
   });
   const binDir = path.join(installed.dir, `linux-${arch}`);
   core.addPath(binDir);
-  const helm = await detectHelm(path.join(binDir, 'helm'));
+  // The tool cache is keyed by the exact version and only ever holds a verified archive, so that
+  // version is the binary's: no `helm version` to learn it (unlike a helm found on PATH).
+  const helm = await knownHelm(path.join(binDir, 'helm'), version);
   return { ...helm, source: installed.cacheHit ? 'tool-cache' : 'downloaded' };
 }
 
