@@ -10,10 +10,12 @@ import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
 /**
- * Load: 8 whole pipelines (the root action: builder check, login from the Secret, build and push,
- * helm deploy) at once into 8 namespaces on the local stack, against one pipeline alone. Every one
- * must succeed with its own digest deployed and answering; the wall times are printed and written
- * to $SLIPWAY_LOAD_RESULTS (default slipway-load.json in the temp directory).
+ * Load: 8 whole pipelines (the root action's main and post steps: builder check, login from the
+ * Secret, build and push, helm deploy, cleanup) at once into 8 namespaces on the local stack,
+ * against one pipeline alone. One alone is timed three times and eight at once twice (medians).
+ * Every one must succeed with its own digest deployed and answering, checked after the timing;
+ * the wall times are printed and written to $SLIPWAY_LOAD_RESULTS (default slipway-load.json in
+ * the temp directory).
  */
 const secretNamespace = uniqueName('load-secret');
 const created: string[] = [secretNamespace];
@@ -29,8 +31,20 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** One pipeline with its own source (a distinct binary), image and namespace. */
-async function pipeline(name: string): Promise<void> {
+/** What one pipeline ran: its name, namespace, repository and the root action's main step. */
+interface Run {
+  name: string;
+  target: string;
+  repository: string;
+  main: Awaited<ReturnType<typeof runMain>>;
+}
+
+/**
+ * One pipeline with its own source (a distinct binary), image and namespace: the root action's
+ * main step, then its post step, as a job runs them. What it did is checked afterwards (`verify`),
+ * outside the timed part: the checks' synchronous kubectl calls would stall the other pipelines.
+ */
+async function pipeline(name: string): Promise<Run> {
   const source = writeSampleAppContext(path.join(work, name), randomBytes(16));
   const target = uniqueName(name);
   created.push(target);
@@ -60,13 +74,23 @@ async function pipeline(name: string): Promise<void> {
       }
     }
   );
-  expect({ name, code: main.exitCode, log: main.exitCode ? main.stdout.slice(-3000) : '' }).toEqual(
-    {
-      name,
-      code: 0,
-      log: ''
-    }
-  );
+  const post = main.exitCode === 0 ? (await runPost('slipway', main)).exitCode : undefined;
+  expect({
+    name,
+    code: main.exitCode,
+    post,
+    log: main.exitCode ? main.stdout.slice(-3000) : ''
+  }).toEqual({
+    name,
+    code: 0,
+    post: 0,
+    log: ''
+  });
+  return { name, target, repository, main };
+}
+
+/** The pipeline pushed its own image, the node runs that digest, and the app answers. */
+async function verify({ name, target, repository, main }: Run): Promise<void> {
   expect(main.outputs.digest).toBe(
     await manifestDigest(stackFact('REGISTRY_TLS'), repository, 'load')
   );
@@ -82,34 +106,66 @@ async function pipeline(name: string): Promise<void> {
   expect(image).toBe(`${stackFact('REGISTRY_TLS')}/${repository}@${main.outputs.digest}`);
   // The app the real node pulled (with the pull secret the action made) answers.
   expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(`${name} (version dev)\n`);
-  expect((await runPost('slipway', main)).exitCode).toBe(0);
 }
+
+/** Wall time of `work`, in ms. */
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = Date.now();
+  await work();
+  return Date.now() - start;
+}
+
+const runs: Run[] = [];
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
 
 describe('load', () => {
   it('8 concurrent pipelines into 8 namespaces all succeed', async () => {
-    const singleStart = Date.now();
-    await pipeline('load-single');
-    const single = Date.now() - singleStart;
-    const concurrentStart = Date.now();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => pipeline(`load-${i}`)));
-    const concurrent = Date.now() - concurrentStart;
+    // One pipeline's wall time varies by ±1 s here (pod start on the node, probes), so each side
+    // is measured more than once: one pipeline three times in a row, eight at once twice.
+    const singles: number[] = [];
+    for (let i = 0; i < 3; i++)
+      singles.push(await timed(async () => runs.push(await pipeline(`load-single-${i}`))));
+    const eights: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      eights.push(
+        await timed(async () =>
+          runs.push(
+            ...(await Promise.all(
+              Array.from({ length: 8 }, (_, i) => pipeline(`load-${round}-${i}`))
+            ))
+          )
+        )
+      );
+    }
+    for (const run of runs) await verify(run);
+    const single = median(singles);
+    const concurrent = median(eights);
     const figures = {
       singleMs: single,
       eightConcurrentMs: concurrent,
       ratio: Number((concurrent / single).toFixed(2)),
+      singleRunsMs: singles,
+      eightConcurrentRunsMs: eights,
       date: new Date().toISOString()
     };
     console.log(
-      `load: one pipeline ${single} ms, eight concurrent ${concurrent} ms (${figures.ratio}x)`
+      `load: one pipeline ${single} ms (median of ${singles.join(', ')}), eight concurrent ${concurrent} ms (median of ${eights.join(', ')}) (${figures.ratio}x)`
     );
     // Outside the repository (the bench keeps its own results): a run must not dirty the tree.
     writeFileSync(
       process.env.SLIPWAY_LOAD_RESULTS ?? path.join(tmpdir(), 'slipway-load.json'),
       `${JSON.stringify(figures, null, 2)}\n`
     );
-    // Eight at once must beat eight in a row (one builder and one API server shared on 2 cores:
-    // measured 4.7x of one pipeline), and finish well inside the CI budget.
+    // Eight at once must beat eight in a row (one builder and one API server shared on 2 cores),
+    // and finish well inside the CI budget.
     expect(concurrent).toBeLessThan(8 * single);
-    expect(concurrent).toBeLessThan(180_000);
-  }, 600_000);
+    expect(Math.max(...eights)).toBeLessThan(180_000);
+  }, 900_000);
 });
