@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runProcess, sideBySide, stackFacts } from './lib.mjs';
 import { medianPhases, profileRun } from './profile.mjs';
 
@@ -176,14 +177,24 @@ export default async function flow({ root, runs }) {
         ],
         { env: { ...process.env, ...helmEnv } }
       );
-      // The answer, through the API server's service proxy as the action's smoke check asks.
-      await runProcess('kubectl', [
-        '--kubeconfig',
-        facts.KUBECONFIG,
-        'get',
-        '--raw',
-        `/api/v1/namespaces/${namespaces.raw}/services/web-sample-app:80/proxy/`
-      ]);
+      // The answer, through the API server's service proxy as the action's smoke check asks, and
+      // retried as it retries: right after helm's wait the proxy can answer 503 "no endpoints
+      // available" for a moment (100 ms doubling up to 2 s, for 30 s).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await runProcess('kubectl', [
+            '--kubeconfig',
+            facts.KUBECONFIG,
+            'get',
+            '--raw',
+            `/api/v1/namespaces/${namespaces.raw}/services/web-sample-app:80/proxy/`
+          ]);
+          break;
+        } catch (error) {
+          if (attempt >= 12) throw error;
+          await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)));
+        }
+      }
     };
     const result = await sideBySide({
       runs,

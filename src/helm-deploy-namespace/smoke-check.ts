@@ -36,6 +36,16 @@ export interface SmokeCheckResult {
 
 const BODY_HEAD = 300;
 const RETRY_DELAY_MS = 2000;
+const FIRST_RETRY_DELAY_MS = 100;
+
+/**
+ * The wait before attempt `attempt + 1`: 100 ms doubling up to 2 s. Right after helm's wait ends,
+ * the proxy often answers 503 "no endpoints available" for a moment (the endpoint controller
+ * catching up with the pod's readiness), so the first retries come quickly.
+ */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(RETRY_DELAY_MS, FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, attempt - 1));
+}
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export function statusAccepted(status: number, statuses: readonly number[] | undefined): boolean {
@@ -123,8 +133,9 @@ export async function runSmokeCheck(
       answer = `no answer: ${(error as Error).message}`;
       core.debug(`Smoke check attempt ${attempt}: ${answer}`);
     }
-    if (Date.now() + RETRY_DELAY_MS > deadline) return { target, url, passed: false, answer };
-    await new Promise(resolve => setTimeout(resolve, RETRY_DELAY_MS));
+    const delay = retryDelayMs(attempt);
+    if (Date.now() + delay > deadline) return { target, url, passed: false, answer };
+    await new Promise(resolve => setTimeout(resolve, delay));
   }
 }
 

@@ -3,6 +3,7 @@ import {
   describeAnswer,
   isProxyForbidden,
   pickService,
+  retryDelayMs,
   statusAccepted
 } from '../../../src/helm-deploy-namespace/smoke-check.js';
 
@@ -18,6 +19,12 @@ const manifest = (...services: string[]) =>
   ].join('\n');
 
 describe('smoke check', () => {
+  it('retries after 100 ms, doubling up to 2 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelayMs)).toEqual([
+      100, 200, 400, 800, 1600, 2000, 2000, 2000
+    ]);
+  });
+
   it('accepts any 2xx by default, else only the listed statuses', () => {
     expect([200, 204, 299].map(s => statusAccepted(s, undefined))).toEqual([true, true, true]);
     expect([199, 301, 404, 503].map(s => statusAccepted(s, undefined))).toEqual([
