@@ -17,46 +17,51 @@ import type { Context } from './context.js';
  */
 
 /** The newest revision's number and state, from the records' labels (no Secret data read). */
-export async function currentReleaseState(
+export function currentReleaseState(
   ctx: Context
 ): Promise<{ revision: number; status: string } | undefined> {
-  if (usesSecretStorage()) {
-    try {
-      return latestRecordState(await listRecords(ctx));
-    } catch (error) {
-      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
-    }
-  }
-  return ctx.helm.status(ctx.target);
+  return fromRecords(ctx, latestRecordState, () => ctx.helm.status(ctx.target));
 }
 
 /** Every revision's number and state (what `helm history` lists), from the records' labels. */
-export async function releaseRevisions(ctx: Context): Promise<RevisionState[]> {
-  if (usesSecretStorage()) {
-    try {
-      return recordStates(await listRecords(ctx));
-    } catch (error) {
-      core.debug(`Reading release records failed (${(error as Error).message}); asking helm.`);
-    }
-  }
-  return ctx.helm.history(ctx.target);
+export function releaseRevisions(ctx: Context): Promise<RevisionState[]> {
+  return fromRecords(ctx, recordStates, () => ctx.helm.history(ctx.target));
 }
 
 /** The newest revision in full (status, manifest), as `helm status -o json` would print it. */
-export async function readRelease(ctx: Context): Promise<ReleaseStatus | undefined> {
+export function readRelease(ctx: Context): Promise<ReleaseStatus | undefined> {
+  return fromRecords(
+    ctx,
+    async records => {
+      const latest = latestRecordState(records);
+      if (!latest) throw new Error('no record of the release');
+      const name = releaseRecordName(ctx.config.release, latest.revision);
+      const record = await ctx.kube.readSecret(ctx.config.namespace, name);
+      if (!record.data?.release) throw new Error(`${name} holds no release`);
+      return decodeReleaseRecord(record.data.release);
+    },
+    () => ctx.helm.status(ctx.target)
+  );
+}
+
+/**
+ * `read` of the release's records (their labels, listed through the API) with helm's default
+ * storage; `ask` helm itself with another driver, or when the records cannot be read or `read`
+ * cannot answer from them.
+ */
+async function fromRecords<T>(
+  ctx: Context,
+  read: (records: Awaited<ReturnType<typeof listRecords>>) => T | Promise<T>,
+  ask: () => Promise<T>
+): Promise<T> {
   if (usesSecretStorage()) {
     try {
-      const latest = latestRecordState(await listRecords(ctx));
-      if (latest) {
-        const name = releaseRecordName(ctx.config.release, latest.revision);
-        const record = await ctx.kube.readSecret(ctx.config.namespace, name);
-        if (record.data?.release) return decodeReleaseRecord(record.data.release);
-      }
+      return await read(await listRecords(ctx));
     } catch (error) {
-      core.debug(`Reading the release record failed (${(error as Error).message}); asking helm.`);
+      core.debug(`Reading the release records failed (${(error as Error).message}); asking helm.`);
     }
   }
-  return ctx.helm.status(ctx.target);
+  return ask();
 }
 
 function listRecords(ctx: Context) {
