@@ -7,6 +7,7 @@ import { deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { writeSampleAppContext } from '../helpers/sample-app.js';
 import { stackFact } from '../helpers/stack.js';
+import { median } from '../helpers/timing.js';
 
 /**
  * An existing in-cluster builder, as the seed runs it: examples/kind/buildkitd.yaml (a privileged
@@ -116,7 +117,6 @@ describe('setup-buildctl addr: kube-service:// or kube-deployment:// (an existin
       expectExit(onHost.run, 0);
       timings.host.push(onHost.ms);
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1] ?? 0;
     console.log(
       `kube-service:// setup ${setupMs} ms; build through the pod ${timings.pod.join('/')} ms, ` +
         `through the host's buildkitd ${timings.host.join('/')} ms; median ratio ` +

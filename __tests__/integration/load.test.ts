@@ -8,6 +8,7 @@ import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../he
 import { manifestDigest } from '../helpers/registry.js';
 import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
+import { median } from '../helpers/timing.js';
 
 /**
  * Load: 8 whole pipelines (the root action's main and post steps: builder check, login from the
@@ -116,14 +117,6 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 const runs: Run[] = [];
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 describe('load', () => {
   it('8 concurrent pipelines into 8 namespaces all succeed', async () => {

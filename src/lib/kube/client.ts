@@ -53,7 +53,7 @@ export class KubeClient {
   }
 
   /** One JSON request to the API server (not retried: see `call`). */
-  request<T>(request: ApiRequest): Promise<T> {
+  private request<T>(request: ApiRequest): Promise<T> {
     return apiJson<T>(this.target, request);
   }
 
@@ -72,12 +72,8 @@ export class KubeClient {
     }
   }
 
-  /** One object, or `undefined` when it does not exist. */
-  private find<T>(
-    type: ResourceType,
-    namespace: string | undefined,
-    name: string
-  ): Promise<T | undefined> {
+  /** One object of the table, or `undefined` when it does not exist. */
+  find<T>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
     return this.unlessNotFound(undefined, () =>
       this.call(operation('get', type, namespace, name), this.readObject<T>(type, namespace, name))
     );
@@ -103,8 +99,8 @@ export class KubeClient {
     );
   }
 
-  /** Deletes one object; false when it did not exist. */
-  private remove(
+  /** Deletes one object of the table; false when it did not exist. */
+  remove(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
@@ -122,7 +118,7 @@ export class KubeClient {
    * Creates `body`, or replaces the object read before when `metadata.resourceVersion` is set
    * (a concurrent writer then makes this fail with 409 instead of being overwritten).
    */
-  private write<T extends { metadata?: { name?: string; resourceVersion?: string } }>(
+  write<T extends { metadata?: { name?: string; resourceVersion?: string } }>(
     type: ResourceType,
     namespace: string,
     body: T

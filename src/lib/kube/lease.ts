@@ -3,8 +3,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
 import type { KubeClient } from './client.js';
-import { apiCode, isNotFound, operation } from './errors.js';
-import { resourcePath } from './rest.js';
+import { apiCode } from './errors.js';
 
 /**
  * A Kubernetes Lease (coordination.k8s.io/v1) as a lock across runners: created or taken with
@@ -26,10 +25,6 @@ export interface HeldLease {
 
 const RENEW_MS = 10_000;
 
-/** The lease's REST path, or its collection's (for a create). */
-const leasePath = (spec: Pick<LeaseSpec, 'namespace'>, name?: string) =>
-  resourcePath('Lease', spec.namespace, name);
-
 const POLL_MS = 2_000;
 
 /** The identity of this job's run: repository, run, attempt and job, plus a random suffix. */
@@ -41,15 +36,7 @@ export function runHolder(env: Record<string, string | undefined> = process.env)
 }
 
 function read(kube: KubeClient, spec: LeaseSpec): Promise<V1Lease | undefined> {
-  const { namespace, name } = spec;
-  return kube
-    .call(operation('get', 'Lease', namespace, name), () =>
-      kube.request<V1Lease>({ path: leasePath(spec, name) })
-    )
-    .catch(error => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+  return kube.find<V1Lease>('Lease', spec.namespace, spec.name);
 }
 
 /**
@@ -87,13 +74,8 @@ async function write(kube: KubeClient, spec: LeaseSpec, current?: V1Lease): Prom
     }
   } as V1Lease;
   try {
-    await (current
-      ? kube.call(operation('update', 'Lease', namespace, name), () =>
-          kube.request({ method: 'PUT', path: leasePath(spec, name), body })
-        )
-      : kube.call(operation('create', 'Lease', namespace, name), () =>
-          kube.request({ method: 'POST', path: leasePath(spec), body })
-        ));
+    // Replaced when read before (its resourceVersion makes a concurrent write fail with 409).
+    await kube.write('Lease', namespace, body);
     return true;
   } catch (error) {
     if (apiCode(error) === 409) return false;
@@ -177,17 +159,14 @@ export async function releaseLease(kube: KubeClient, spec: LeaseSpec): Promise<b
   if (current?.spec?.holderIdentity !== spec.holder) return false;
   const { namespace, name } = spec;
   try {
-    await kube.call(operation('delete', 'Lease', namespace, name), () =>
-      kube.request({
-        method: 'DELETE',
-        path: leasePath(spec, name),
-        body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } }
-      })
-    );
-    core.info(`Released lease ${name}`);
-    return true;
+    const deleted = await kube.remove('Lease', namespace, name, {
+      body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } }
+    });
+    if (deleted) core.info(`Released lease ${name}`);
+    return deleted;
   } catch (error) {
-    if ([404, 409].includes(apiCode(error) ?? 0)) return false;
+    // Renewed or taken over since it was read: no longer ours to delete.
+    if (apiCode(error) === 409) return false;
     throw error;
   }
 }

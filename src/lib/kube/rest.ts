@@ -89,14 +89,14 @@ const keptAlive = new Map<string, https.Agent>();
  * agent; the map is keyed by their hash, never by the material itself.
  */
 function keptAliveAgent(options: https.RequestOptions): https.Agent {
-  const tls = Object.fromEntries(
-    TLS_FIELDS.filter(field => options[field] !== undefined).map(field => [field, options[field]])
-  ) as https.AgentOptions;
   const key = createHash('sha256')
     .update(TLS_FIELDS.map(field => String(options[field] ?? '')).join('\0'))
     .digest('hex');
   let agent = keptAlive.get(key);
   if (!agent) {
+    const tls = Object.fromEntries(
+      TLS_FIELDS.filter(field => options[field] !== undefined).map(field => [field, options[field]])
+    ) as https.AgentOptions;
     agent = new https.Agent({ ...tls, keepAlive: true });
     keptAlive.set(key, agent);
   }
