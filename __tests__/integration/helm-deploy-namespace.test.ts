@@ -638,4 +638,44 @@ describe('helm-deploy-namespace installs helm', () => {
     expect(second.stdout).toContain('helm v3.17.3 found in the tool cache');
     expect(second.outputs.revision).toBe('2');
   }, 180_000);
+
+  it('a helm download that fails leaves the cluster untouched: no namespace, no lock', async () => {
+    const namespace = newNamespace('hdn-nohelm');
+    const run = await runMain(
+      'helm-deploy-namespace',
+      {
+        release: 'web',
+        namespace,
+        chart,
+        ...app(),
+        'helm-version': 'v3.17.3',
+        // The mirror answers 404 for this layout: no checksum, no archive.
+        'helm-download-url': `${stackFact('HELM_DOWNLOAD_URL').replace(/\/[^/]*$/, '')}/missing/helm-{version}-linux-{arch}.tar.gz`
+      },
+      {
+        env: { PATH: '/usr/bin:/bin', KUBECONFIG: stackFact('KUBECONFIG') },
+        runner: newRunnerDirs()
+      }
+    );
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stdout).toContain('No sha256 is published');
+    expect(kubectl(['get', 'namespaces', '-o', 'name'])).not.toContain(`namespace/${namespace}\n`);
+  }, 60_000);
+
+  it('a helm on PATH answers its version while the namespace and lock are prepared', async () => {
+    const namespace = newNamespace('hdn-bg');
+    const run = await runMain(
+      'helm-deploy-namespace',
+      { release: 'web', namespace, chart, ...app() },
+      { env: helmEnv(stackFact('HELM4')) }
+    );
+    expect(run.exitCode).toBe(0);
+    const groups = run.stdout
+      .split('\n')
+      .filter(line => line.startsWith('::group::'))
+      .map(line => line.slice('::group::'.length).split(' ')[0]);
+    // The Helm group is printed when helm is first needed: after the cluster work it overlapped.
+    expect(groups.slice(0, 4)).toEqual(['Namespace', 'Deploy', 'Helm', 'helm']);
+    expect(run.stdout).toContain(`Using helm ${stackFact('HELM4_VERSION')} from PATH`);
+  }, 120_000);
 });

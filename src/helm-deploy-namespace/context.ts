@@ -4,11 +4,15 @@ import { SummaryBuilder } from '../lib/summary.js';
 import type { DeployConfig } from './config.js';
 
 /** What one run of the action works with: the checked config, helm, the cluster. */
-export interface Context {
+export interface Context extends ClusterContext {
+  helm: Helm;
+}
+
+/** The run before helm is needed (namespace, pull secret, lock): the config and the cluster. */
+export interface ClusterContext {
   config: DeployConfig;
   /** Private scratch directory under RUNNER_TEMP (values file, helm's discovery cache). */
   workDir: string;
-  helm: Helm;
   kube: KubeClient;
   target: HelmRelease;
   /** When the run started (for the summary's duration). */

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { acquireLease, KubeClient, releaseLease, runHolder } from '../lib/kube/index.js';
 import { STATE, type DeployLockState } from '../lib/state.js';
-import type { Context } from './context.js';
+import type { ClusterContext } from './context.js';
 
 /**
  * Deploys of one release take turns: each holds the Lease `slipway-deploy-<release>` in the target
@@ -10,7 +10,7 @@ import type { Context } from './context.js';
  */
 const LEASE_SECONDS = 30;
 
-export async function withDeployLock<T>(ctx: Context, work: () => Promise<T>): Promise<T> {
+export async function withDeployLock<T>(ctx: ClusterContext, work: () => Promise<T>): Promise<T> {
   const spec = {
     namespace: ctx.config.namespace,
     name: `slipway-deploy-${ctx.config.release}`,

@@ -1,13 +1,13 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
-import { Helm, setupHelm, type UpgradePlan } from '../lib/helm/index.js';
+import { describeHelm, Helm, startHelmSetup, type UpgradePlan } from '../lib/helm/index.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE } from '../lib/state.js';
 import { registerSecret } from '../lib/secrets.js';
 import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
-import type { Context, DeployResult } from './context.js';
+import type { ClusterContext, Context, DeployResult } from './context.js';
 import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
 import { finishInFlight, putBackInFlight, recordInFlight } from './in-flight.js';
@@ -41,9 +41,11 @@ export async function main(inputs = new Inputs()): Promise<DeployResult | SweepR
 
 /** Deploys (or deletes) the release; `config` and the files it names are already checked. */
 export async function run(config: DeployConfig): Promise<DeployResult> {
-  const result = await withContext(config, ctx => {
+  const result = await withContext(config, (cluster, helm) => {
     core.debug(`action: ${config.action}${config.dryRun ? ' (dry run)' : ''}`);
-    return config.action === 'delete' ? deleteRelease(ctx) : deploy(ctx);
+    return config.action === 'delete'
+      ? withHelm(cluster, helm, deleteRelease)
+      : deploy(cluster, helm);
   });
   core.setOutput('release', result.release);
   core.setOutput('namespace', result.namespace);
@@ -58,32 +60,46 @@ export async function run(config: DeployConfig): Promise<DeployResult> {
 
 /** Sweeps the expired namespaces (action: sweep). */
 export function runSweep(config: DeployConfig): Promise<SweepResult> {
-  return withContext(config, sweep);
+  return withContext(config, (cluster, helm) => withHelm(cluster, helm, sweep));
 }
 
-/** Finds (or installs) helm and connects to the cluster, then runs `work` with a private work dir. */
+/** Helm once it is set up: its group is printed when it is first needed. */
+type HelmWhenReady = () => Promise<Helm>;
+
+/**
+ * Starts finding (or installing) helm, connects to the cluster, then runs `work` with a private work
+ * dir. Helm is set up beside the cluster work: awaited first when the setup may download or must
+ * match a version (a failure then leaves the cluster untouched), else (a helm on PATH, asked only
+ * for its version) only when `work` first needs it.
+ */
 async function withContext<T>(
   config: DeployConfig,
-  work: (ctx: Context) => Promise<T>
+  work: (cluster: ClusterContext, helm: HelmWhenReady) => Promise<T>
 ): Promise<T> {
   const started = Date.now();
   registerSecret(config.token);
-  // Independent: finding (or installing) helm and loading the Kubernetes client.
-  const [binary, kube] = await Promise.all([
-    core.group('Helm', () =>
-      setupHelm({
-        spec: config.helmVersion,
-        downloadUrl: config.helmDownloadUrl,
-        token: config.token,
-        apiUrl: config.apiUrl
-      })
-    ),
-    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
-  ]);
-  core.info(
-    `Cluster ${kube.target.server} (context ${kube.target.context}); helm ${binary.version}`
-  );
+  const setup = startHelmSetup({
+    spec: config.helmVersion,
+    downloadUrl: config.helmDownloadUrl,
+    token: config.token,
+    apiUrl: config.apiUrl
+  });
   const workDir = tempDir('helm');
+  let helm: Promise<Helm> | undefined;
+  const helmWhenReady: HelmWhenReady = () =>
+    (helm ??= core
+      .group('Helm', async () => {
+        const binary = await setup.ready;
+        core.info(describeHelm(binary));
+        return binary;
+      })
+      .then(binary => new Helm(binary, workDir)));
+  // Independent: the helm setup (unless it runs in the background) and loading the Kubernetes client.
+  const [kube] = await Promise.all([
+    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context }),
+    setup.background ? undefined : helmWhenReady()
+  ]);
+  core.info(`Cluster ${kube.target.server} (context ${kube.target.context})`);
   const target = {
     release: config.release,
     namespace: config.namespace,
@@ -91,26 +107,40 @@ async function withContext<T>(
     context: kube.target.context
   };
   try {
-    return await work({ config, workDir, helm: new Helm(binary, workDir), kube, target, started });
+    return await work({ config, workDir, kube, target, started }, helmWhenReady);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-/** Namespace and pull secret, then the release's change under the deploy lock. */
-async function deploy(ctx: Context): Promise<DeployResult> {
-  const { config } = ctx;
+/** Runs a step that needs helm from the start (delete, sweep). */
+async function withHelm<T>(
+  cluster: ClusterContext,
+  helm: HelmWhenReady,
+  step: (ctx: Context) => Promise<T>
+): Promise<T> {
+  return step({ ...cluster, helm: await helm() });
+}
+
+/**
+ * Namespace and pull secret, then the release's change under the deploy lock. Helm is awaited only
+ * there: a helm on PATH answers `helm version` while the namespace and the lock are prepared.
+ */
+async function deploy(cluster: ClusterContext, helm: HelmWhenReady): Promise<DeployResult> {
+  const { config } = cluster;
   // Credentials are resolved before the namespace changes: a missing login leaves nothing behind.
-  const pullCredentials = await resolvePullSecret(config, ctx.kube);
-  const namespace = await core.group(`Namespace ${config.namespace}`, () => prepareNamespace(ctx));
+  const pullCredentials = await resolvePullSecret(config, cluster.kube);
+  const namespace = await core.group(`Namespace ${config.namespace}`, () =>
+    prepareNamespace(cluster)
+  );
   if (config.pullSecret && pullCredentials) {
     const spec = config.pullSecret;
     await core.group(`Image pull secret ${spec.name}`, () =>
-      ensurePullSecret(ctx.kube, config.namespace, spec, pullCredentials, config.release)
+      ensurePullSecret(cluster.kube, config.namespace, spec, pullCredentials, config.release)
     );
   }
-  const change = () => upgradeRelease(ctx, namespace);
-  return config.dryRun ? change() : withDeployLock(ctx, change);
+  const change = async () => upgradeRelease({ ...cluster, helm: await helm() }, namespace);
+  return config.dryRun ? change() : withDeployLock(cluster, change);
 }
 
 /** Under the deploy lock: recovery of a pending release, values, helm, the check, the report. */

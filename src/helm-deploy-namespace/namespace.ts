@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { SlipwayError } from '../lib/errors.js';
-import type { Context } from './context.js';
+import type { ClusterContext } from './context.js';
 import { expiryStamp } from './expiry.js';
 import {
   CREATED_FOR_ANNOTATION,
@@ -23,7 +23,7 @@ export interface PreparedNamespace {
  * Creates the namespace (marked as Slipway's) or brings its labels and annotations up to date;
  * with `ttl`, stamps (or refreshes) its expiry.
  */
-export async function prepareNamespace(ctx: Context): Promise<PreparedNamespace> {
+export async function prepareNamespace(ctx: ClusterContext): Promise<PreparedNamespace> {
   const { config, kube } = ctx;
   const existing = await kube.readNamespace(config.namespace);
   if (!existing && !config.createNamespace) {
@@ -52,7 +52,7 @@ export async function prepareNamespace(ctx: Context): Promise<PreparedNamespace>
 }
 
 /** The expiry to stamp: now + ttl on a namespace Slipway creates or created; never on another. */
-function expiryFor(ctx: Context, existing: V1Namespace | undefined): string | undefined {
+function expiryFor(ctx: ClusterContext, existing: V1Namespace | undefined): string | undefined {
   const { config } = ctx;
   if (config.ttlMs === undefined) return undefined;
   if (existing && !isManaged(existing)) {

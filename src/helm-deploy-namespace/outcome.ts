@@ -1,13 +1,13 @@
 import * as core from '@actions/core';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine, type RunResult } from '../lib/exec.js';
 import {
   isLockedReleaseError,
   manifestDigest,
   manifestResources,
+  parseYamlDocument,
   type ManifestResource
 } from '../lib/helm/index.js';
 import { formatDuration } from '../lib/summary.js';
@@ -170,7 +170,7 @@ export function describeChart(config: Pick<DeployConfig, 'chart' | 'chartVersion
   const chartYaml = path.join(config.chart, 'Chart.yaml');
   if (path.isAbsolute(config.chart) && existsSync(chartYaml)) {
     try {
-      const meta = parseYaml(readFileSync(chartYaml, 'utf8')) as {
+      const meta = parseYamlDocument(readFileSync(chartYaml, 'utf8')) as {
         name?: string;
         version?: string;
       };

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { parseAllDocuments } from 'yaml';
+import { manifestObjects } from '../lib/helm/index.js';
 import type { DeployConfig } from './config.js';
 import type { Context } from './context.js';
 import { ociRegistryConfig } from './values.js';
@@ -32,9 +32,7 @@ export function renderedImages(manifest: string): string[] {
       }
     }
   };
-  for (const document of parseAllDocuments(manifest)) {
-    if (document.errors.length === 0) walk(document.toJS());
-  }
+  manifestObjects(manifest).forEach(walk);
   return found;
 }
 

@@ -1,10 +1,20 @@
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import * as io from '@actions/io';
-// The one place that spawns processes directly: daemons must outlive the step (see spawnDetached).
+// The one place that spawns processes directly: daemons must outlive the step (spawnDetached), and
+// a short query must start before this call returns (queryNow).
 // eslint-disable-next-line no-restricted-imports
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync
+} from 'node:fs';
+import path from 'node:path';
 import { SlipwayError } from './errors.js';
 import { redact } from './secrets.js';
 
@@ -88,9 +98,32 @@ function mergedEnv(extra: RunOptions['env']): Record<string, string> {
   return env;
 }
 
+/**
+ * The executable `tool` on PATH (or `tool` itself when it is a path), found synchronously: a few
+ * stat calls, so that a caller can decide (and start a process) before it yields to other work.
+ */
+export function findOnPath(tool: string): string | undefined {
+  const candidates = tool.includes('/')
+    ? [path.resolve(tool)]
+    : (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map(dir => path.join(dir, tool));
+  return candidates.find(isExecutableFile);
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves a tool on PATH (or an absolute path) with a clear error when it is missing. */
 export async function resolveTool(tool: string): Promise<string> {
-  const found = await io.which(tool, false);
+  const found = findOnPath(tool);
   if (!found) {
     throw new SlipwayError(`${tool} was not found on PATH.`, {
       hint: `Install ${tool} first (for buildctl, use the setup-buildctl action).`
@@ -149,6 +182,39 @@ export async function run(
     throw new CommandError(tool, result);
   }
   return result;
+}
+
+/**
+ * A short, quiet query of a tool at `toolPath` (its version), started before this call returns:
+ * `run` first looks its tool up asynchronously, so a process it starts while the action goes on
+ * loading modules would wait for them; this one runs beside them. No shell (an argument array),
+ * nothing logged, killed after `timeoutMs`.
+ */
+export function queryNow(
+  toolPath: string,
+  args: readonly string[],
+  timeoutMs: number
+): Promise<RunResult> {
+  throwIfCancelled(toolPath);
+  const started = Date.now();
+  return new Promise(resolve => {
+    execFile(
+      toolPath,
+      [...args],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const failure = error as (Error & { code?: unknown; killed?: boolean }) | null;
+        const timedOut = Boolean(failure?.killed);
+        resolve({
+          exitCode: failure ? (typeof failure.code === 'number' ? failure.code : 1) : 0,
+          stdout,
+          stderr: stderr || (failure && typeof failure.code !== 'number' ? failure.message : ''),
+          durationMs: Date.now() - started,
+          timedOut
+        });
+      }
+    );
+  });
 }
 
 /**

@@ -1,13 +1,24 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   CommandError,
   formatCommandLine,
+  findOnPath,
   findProcess,
   isProcessAlive,
   lastLines,
+  queryNow,
   resolveTool,
   run,
   spawnDetached,
@@ -103,6 +114,77 @@ describe('run', () => {
     await expect(resolveTool('no-such-tool-slipway')).rejects.toThrow(
       new SlipwayError('no-such-tool-slipway was not found on PATH.')
     );
+  });
+});
+
+describe('queryNow', () => {
+  /** Our children's command lines, read from /proc. */
+  const children = (): string[] =>
+    readdirSync('/proc')
+      .filter(entry => /^\d+$/.test(entry))
+      .flatMap(pid => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+          if (Number(ppid) !== process.pid) return [];
+          return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()];
+        } catch {
+          return [];
+        }
+      });
+
+  it('has the process running before it returns, and answers its exit code and output', async () => {
+    const sleep = findOnPath('sleep') ?? 'sleep';
+    const pending = queryNow(sleep, ['0.3'], 10_000);
+    // No await yet: the process exists already (run would still be looking its tool up).
+    expect(children()).toContain(`${sleep} 0.3`);
+    await expect(pending).resolves.toMatchObject({ exitCode: 0, stdout: '', timedOut: false });
+    const printf = findOnPath('printf') ?? 'printf';
+    await expect(queryNow(printf, ['%s|', 'a b', "'c'"], 10_000)).resolves.toMatchObject({
+      exitCode: 0,
+      stdout: "a b|'c'|"
+    });
+    await expect(queryNow(findOnPath('false') ?? 'false', [], 10_000)).resolves.toMatchObject({
+      exitCode: 1
+    });
+  });
+
+  it('kills a query at its timeout, and answers a missing binary with a failure', async () => {
+    const started = Date.now();
+    const result = await queryNow(findOnPath('sleep') ?? 'sleep', ['30'], 300);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result).toMatchObject({ timedOut: true });
+    expect(result.exitCode).not.toBe(0);
+    const missing = await queryNow('/nonexistent/slipway-tool', ['version'], 1000);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('ENOENT');
+  });
+});
+
+describe('findOnPath', () => {
+  it('finds the first executable file on PATH, past a directory and a file without x', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'slipway-path-'));
+    const dirs = path.join(root, 'dirs');
+    const files = path.join(root, 'files');
+    const bins = path.join(root, 'bins');
+    mkdirSync(path.join(dirs, 'tool'), { recursive: true });
+    mkdirSync(files);
+    writeFileSync(path.join(files, 'tool'), '#!/bin/sh\n', { mode: 0o644 });
+    mkdirSync(bins);
+    writeFileSync(path.join(bins, 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    chmodSync(path.join(bins, 'tool'), 0o755);
+    const saved = process.env.PATH;
+    try {
+      process.env.PATH = ['', dirs, files, bins].join(path.delimiter);
+      expect(findOnPath('tool')).toBe(path.join(bins, 'tool'));
+      expect(findOnPath('no-such-tool-slipway')).toBeUndefined();
+      // A path is taken as it is, if it is executable.
+      expect(findOnPath(path.join(bins, 'tool'))).toBe(path.join(bins, 'tool'));
+      expect(findOnPath(path.join(files, 'tool'))).toBeUndefined();
+    } finally {
+      process.env.PATH = saved;
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

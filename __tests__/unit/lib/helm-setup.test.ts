@@ -20,6 +20,7 @@ import {
   resolveHelmVersion,
   satisfies,
   setupHelm,
+  startHelmSetup,
   type HelmSetupOptions
 } from '../../../src/lib/helm/index.js';
 import { ChecksumMismatchError } from '../../../src/lib/tools.js';
@@ -155,8 +156,8 @@ describe('setupHelm (real archives, real tool cache)', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('prefetchHelmVersion asks the helm on PATH once; setupHelm then reuses that answer', async () => {
-    // A helm on PATH that records each start, then runs the real Helm 4.
+  /** A helm on PATH that records each start (its arguments), then runs the real Helm 4. */
+  const recordingHelm = (): { started: () => string[] } => {
     const bin = mkdtempSync(path.join(work, 'recording-helm-'));
     const calls = path.join(bin, 'calls');
     writeFileSync(
@@ -164,14 +165,47 @@ describe('setupHelm (real archives, real tool cache)', () => {
       `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${stackFact('HELM4')}' "$@"\n`,
       { mode: 0o755 }
     );
-    const started = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
     process.env.PATH = `${bin}:${emptyBin}`;
+    return {
+      started: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [])
+    };
+  };
+
+  it('prefetchHelmVersion asks the helm on PATH once; setupHelm then reuses that answer', async () => {
+    const { started } = recordingHelm();
     prefetchHelmVersion();
     for (let i = 0; i < 100 && started().length === 0; i++) await sleep(20);
     expect(started()).toEqual(['version --template {{.Version}}']);
     const helm = await setupHelm(options(undefined));
-    expect(helm).toEqual({ path: path.join(bin, 'helm'), version: V4(), major: 4, source: 'path' });
+    expect(helm).toMatchObject({ version: V4(), major: 4, source: 'path' });
     expect(started()).toHaveLength(1);
+  });
+
+  it('startHelmSetup: a helm on PATH with no version asked runs in the background, started at once', async () => {
+    const { started } = recordingHelm();
+    const setup = startHelmSetup(options(undefined));
+    expect(setup.background).toBe(true);
+    await expect(setup.ready).resolves.toMatchObject({ version: V4(), source: 'path' });
+    expect(started()).toEqual(['version --template {{.Version}}']);
+    // A version to match (or no helm on PATH: an install) is awaited before the cluster changes.
+    const matching = startHelmSetup(options(exact(V4())));
+    expect(matching.background).toBe(false);
+    await expect(matching.ready).resolves.toMatchObject({ version: V4(), source: 'path' });
+    process.env.PATH = emptyBin;
+    const install = startHelmSetup(options(undefined, 'nowhere'));
+    expect(install.background).toBe(false);
+    await expect(install.ready).rejects.toThrow();
+  });
+
+  it('takes an exact version from the tool cache without running the helm on PATH', async () => {
+    const { helm, ran } = fakeCachedHelm('v3.99.3');
+    const { started } = recordingHelm();
+    await expect(setupHelm(options(exact('v3.99.3')))).resolves.toMatchObject({
+      path: helm,
+      source: 'tool-cache'
+    });
+    expect(started()).toEqual([]);
+    expect(existsSync(ran)).toBe(false);
   });
 
   it('downloads and verifies the requested version when PATH has another', async () => {

@@ -10,7 +10,9 @@ import {
   recordStates,
   listArgs,
   manifestDigest,
+  manifestObjects,
   manifestResources,
+  parseYamlDocument,
   parseHelmVersion,
   parseHistory,
   parseReleaseStatus,
@@ -355,6 +357,32 @@ metadata:
         serviceType: undefined
       }
     ]);
+  });
+  it('reads a manifest as helm does: duplicate keys keep the last value, a broken document is skipped', () => {
+    const odd = `---
+# Source: chart/templates/a.yaml
+kind: ConfigMap
+apiVersion: v1
+metadata:
+  name: first
+  name: last
+---
+# Source: chart/templates/broken.yaml
+kind: [unclosed
+---
+---
+kind: Secret
+apiVersion: v1
+metadata: {name: s}
+`;
+    expect(manifestResources(odd).map(r => `${r.kind}/${r.name}`)).toEqual([
+      'ConfigMap/last',
+      'Secret/s'
+    ]);
+    expect(manifestObjects('')).toEqual([]);
+    expect(parseYamlDocument('')).toBeUndefined();
+    expect(parseYamlDocument('# only a comment\n')).toBeUndefined();
+    expect(parseYamlDocument('a: 1\na: 2\n')).toEqual({ a: 2 });
   });
   it('digests the manifest, ignoring surrounding whitespace', () => {
     expect(manifestDigest(manifest)).toMatch(/^sha256:[0-9a-f]{64}$/);

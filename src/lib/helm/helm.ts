@@ -2,9 +2,8 @@ import * as core from '@actions/core';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { SlipwayError } from '../errors.js';
-import { lastLine, run, type RunResult } from '../exec.js';
+import { lastLine, queryNow, run, type RunResult } from '../exec.js';
 import { withRetry, type RetryOptions } from '../retry.js';
 import {
   historyArgs,
@@ -23,6 +22,7 @@ import {
   isUnreachableClusterError,
   parseHelmVersion,
   parseHistory,
+  parseYamlDocument,
   parseReleaseStatus,
   type HistoryEntry,
   type ReleaseStatus
@@ -69,12 +69,8 @@ export function detectHelm(helmPath: string): Promise<HelmBinary> {
 }
 
 async function askVersion(helmPath: string): Promise<HelmBinary> {
-  const result = await run(helmPath, ['version', '--template', '{{.Version}}'], {
-    stream: false,
-    echo: false,
-    ignoreReturnCode: true,
-    timeoutMs: 30_000
-  });
+  // Started at once: the deploy asks it while the Kubernetes client loads (startHelmSetup).
+  const result = await queryNow(helmPath, ['version', '--template', '{{.Version}}'], 30_000);
   const parsed = result.exitCode === 0 ? parseHelmVersion(result.stdout) : undefined;
   if (!parsed) {
     throw new SlipwayError(`Cannot tell the version of ${helmPath}.`, {
@@ -222,7 +218,7 @@ export class Helm {
       return undefined;
     }
     try {
-      const values: unknown = parseYaml(result.stdout);
+      const values: unknown = parseYamlDocument(result.stdout);
       return values && typeof values === 'object' && !Array.isArray(values)
         ? (values as Record<string, unknown>)
         : {};

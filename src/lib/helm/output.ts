@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
+import { loadAll } from 'js-yaml';
 
 /** Helm's answers parsed: its version, `status`/`history -o json`, release records, manifests. */
 
@@ -150,16 +150,52 @@ export interface ManifestResource {
   serviceType?: string | undefined;
 }
 
+/**
+ * The objects of a rendered manifest (helm's `---`-separated documents; empty ones and comments
+ * skipped). js-yaml, which the Kubernetes client already loads for kubeconfigs, reads one in a
+ * third of the time `yaml` takes on its first parse; duplicate keys keep the last value, as helm
+ * does. A document that does not parse is skipped (helm stored the manifest, so it parsed there).
+ * The report reads the same manifest twice (resources, images): the last one is kept parsed.
+ */
+export function manifestObjects(manifest: string): readonly unknown[] {
+  if (lastManifest?.text !== manifest) {
+    lastManifest = { text: manifest, objects: parseManifest(manifest) };
+  }
+  return lastManifest.objects;
+}
+
+/** One YAML document (Chart.yaml, `helm show values`), read as helm would; undefined when empty. */
+export function parseYamlDocument(text: string): unknown {
+  return loadAll(text, null, { json: true })[0];
+}
+
+let lastManifest: { text: string; objects: readonly unknown[] } | undefined;
+
+function parseManifest(manifest: string): unknown[] {
+  const options = { json: true };
+  try {
+    return loadAll(manifest, null, options).filter(object => object != null);
+  } catch {
+    return manifest.split(/^---.*$/m).flatMap(document => {
+      try {
+        const object = parseYamlDocument(document);
+        return object == null ? [] : [object];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
 /** The objects of a multi-document manifest, skipping empty documents and comments. */
 export function manifestResources(manifest: string): ManifestResource[] {
   const resources: ManifestResource[] = [];
-  for (const document of parseAllDocuments(manifest)) {
-    const object = document.toJS() as {
-      apiVersion?: string;
-      kind?: string;
-      metadata?: { name?: string; namespace?: string };
-      spec?: { type?: string };
-    } | null;
+  for (const object of manifestObjects(manifest) as Array<{
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string; namespace?: string };
+    spec?: { type?: string };
+  }>) {
     if (!object?.kind || !object.metadata?.name) continue;
     resources.push({
       apiVersion: object.apiVersion ?? '',

@@ -1,14 +1,16 @@
 import * as core from '@actions/core';
-import * as io from '@actions/io';
 import path from 'node:path';
 import semver from 'semver';
 import { SlipwayError } from '../errors.js';
+import { findOnPath } from '../exec.js';
 import { fetchReleases, resolveVersion } from '../github.js';
 import {
+  findCached,
   installArchive,
   renderUrlTemplate,
   runnerPlatform,
   sidecarChecksum,
+  type Arch,
   type VersionSpec
 } from '../tools.js';
 import {
@@ -46,15 +48,14 @@ export function satisfies(spec: VersionSpec | undefined, version: string): boole
 }
 
 export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
-  const onPath = await io.which('helm', false);
+  const { arch } = runnerPlatform();
+  // An exact version already in the tool cache is that version: no process to ask (a helm on
+  // PATH would have to be run to learn whether it is the same one).
+  const onPath = exactInToolCache(options.spec, arch) ? undefined : findOnPath('helm');
   if (onPath) {
     const found = await detectHelm(onPath);
-    if (satisfies(options.spec, found.version)) {
-      core.info(`Using helm ${found.version} from PATH (${onPath})`);
-      return { ...found, source: 'path' };
-    }
+    if (satisfies(options.spec, found.version)) return { ...found, source: 'path' };
   }
-  const { arch } = runnerPlatform();
   const version = await resolveHelmVersion(options);
   const url = renderUrlTemplate(options.downloadUrl ?? HELM_DEFAULT_DOWNLOAD_URL, {
     version,
@@ -77,6 +78,42 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
   return { ...helm, source: installed.cacheHit ? 'tool-cache' : 'downloaded' };
 }
 
+function exactInToolCache(spec: VersionSpec | undefined, arch: Arch): boolean {
+  try {
+    return spec?.kind === 'exact' && findCached('helm', spec.version, arch) !== undefined;
+  } catch {
+    return false; // no tool cache (RUNNER_TOOL_CACHE unset): installArchive says so if it gets there
+  }
+}
+
+/** The log line that says which helm a setup found. */
+export function describeHelm(helm: HelmSetup): string {
+  const where = { path: 'from PATH', 'tool-cache': 'from the tool cache', downloaded: 'installed' };
+  return `Using helm ${helm.version} ${where[helm.source]} (${helm.path})`;
+}
+
+/** A setup under way: `ready` settles with its helm; `background` says it may run behind others. */
+export interface HelmSetupInProgress {
+  ready: Promise<HelmSetup>;
+  /**
+   * True when all the setup does is ask a helm on PATH for its version (no helm-version given):
+   * one process start (≈ 60 ms), which can run while the caller talks to the cluster, since it
+   * installs nothing and logs nothing. Otherwise (a version to match, the tool cache, a download)
+   * the caller awaits it before changing the cluster, so that a failed download leaves nothing.
+   */
+  background: boolean;
+}
+
+/** Starts `setupHelm` now; a failure is reported where `ready` is awaited. */
+export function startHelmSetup(options: HelmSetupOptions): HelmSetupInProgress {
+  const background = options.spec === undefined && findOnPath('helm') !== undefined;
+  const ready = setupHelm(options);
+  // Settled before anyone awaits it (the cluster work is still running): not an unhandled
+  // rejection, it is reported by whoever awaits `ready`.
+  ready.catch(() => undefined);
+  return { ready, background };
+}
+
 /**
  * Asks the helm on PATH for its version in the background, so that a later `setupHelm` finds the
  * answer ready (`detectHelm` keeps one answer per binary). The root action calls it before it
@@ -85,10 +122,8 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
  * `setupHelm` to report there.
  */
 export function prefetchHelmVersion(): void {
-  void io
-    .which('helm', false)
-    .then(found => (found ? detectHelm(found) : undefined))
-    .catch(() => undefined);
+  const found = findOnPath('helm');
+  if (found) detectHelm(found).catch(() => undefined);
 }
 
 async function publishedChecksum(url: string): Promise<string> {
