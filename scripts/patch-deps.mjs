@@ -16,6 +16,14 @@
 // clients. Slipway sends its requests itself (src/lib/kube/rest.ts), so both imports are left out:
 // the kubeconfig chunk shrinks from 19 MB to 2 MB emitted and loads in ~70 ms instead of ~170 ms.
 // makeApiClient() and the fetch dispatcher throw with this reason if ever called.
+//
+// The same module and its OIDC authenticator import, at the top, what only a rare kubeconfig
+// needs: socks-proxy-agent, socks and hpagent (a cluster with `proxy-url`) and openid-client (a
+// user with the `oidc` auth provider). Together they were ~35 ms of the ~50 ms the kubeconfig
+// chunk took to load in every step that talks to a cluster. They are imported when first needed
+// instead: the proxy agents by applyToHTTPSOptions() when the cluster has a proxy-url (before the
+// synchronous createAgent() builds one), openid-client by the authenticator's two async entry
+// points. __tests__/unit/lib/kube-proxy-url.test.ts goes through an HTTP and a SOCKS proxy.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +47,49 @@ export const patches = [
       'createConfiguration, ServerConfiguration',
       "makeApiClient() is not available in Slipway's bundle: the generated API classes are left out (requests go through src/lib/kube/rest.ts)"
     )
+  },
+  {
+    file: 'node_modules/@kubernetes/client-node/dist/config.js',
+    from:
+      "import { SocksProxyAgent } from 'socks-proxy-agent';\n" +
+      "import { SocksClient } from 'socks';\n" +
+      "import { HttpProxyAgent, HttpsProxyAgent } from 'hpagent';",
+    to:
+      '/* slipway: proxy agents imported when a cluster has a proxy-url, see scripts/patch-deps.mjs */ ' +
+      'let SocksProxyAgent, SocksClient, HttpProxyAgent, HttpsProxyAgent; ' +
+      'async function loadProxyAgents() { if (SocksProxyAgent) return; ' +
+      "({ SocksProxyAgent } = await import('socks-proxy-agent')); " +
+      "({ SocksClient } = await import('socks')); " +
+      "({ HttpProxyAgent, HttpsProxyAgent } = await import('hpagent')); }"
+  },
+  {
+    file: 'node_modules/@kubernetes/client-node/dist/config.js',
+    from:
+      'async applyToHTTPSOptions(opts) {\n' +
+      '        const user = this.getCurrentUser();\n' +
+      '        const cluster = this.getCurrentCluster();\n',
+    to:
+      'async applyToHTTPSOptions(opts) {\n' +
+      '        const user = this.getCurrentUser();\n' +
+      '        const cluster = this.getCurrentCluster();\n' +
+      '        if (cluster && cluster.proxyUrl) await loadProxyAgents(); /* slipway: see scripts/patch-deps.mjs */\n'
+  },
+  {
+    file: 'node_modules/@kubernetes/client-node/dist/oidc_auth.js',
+    from: "import * as oidc from 'openid-client';",
+    to:
+      '/* slipway: openid-client imported when an oidc user needs it, see scripts/patch-deps.mjs */ ' +
+      "let oidc; async function loadOidc() { oidc ??= await import('openid-client'); }"
+  },
+  {
+    file: 'node_modules/@kubernetes/client-node/dist/oidc_auth.js',
+    from: '    async refresh(token) {\n',
+    to: '    async refresh(token) {\n        await loadOidc(); /* slipway */\n'
+  },
+  {
+    file: 'node_modules/@kubernetes/client-node/dist/oidc_auth.js',
+    from: '    async getClient(user) {\n',
+    to: '    async getClient(user) {\n        await loadOidc(); /* slipway */\n'
   },
   {
     file: 'node_modules/@kubernetes/client-node/dist/config.js',

@@ -63,7 +63,7 @@ export async function failRollout(ctx: Context, failure: RolloutFailure): Promis
     }),
     ctx.helm.history(ctx.target)
   ]);
-  const resources = failed ? manifestResources(failed.manifest) : [];
+  const resources = failed ? await manifestResources(failed.manifest) : [];
   const { report: diagnostics, causes } = await collectDiagnostics(ctx.kube, {
     namespace: config.namespace,
     status: failed,
@@ -128,7 +128,7 @@ export async function reportSuccess(
     throw new SlipwayError(`helm reported success but release ${config.release} is not found.`);
   // Independent reads: each waits on the API server or helm, none on another.
   const [readiness, kubeconfig, imageWarning] = await Promise.all([
-    workloadReadiness(ctx, manifestResources(status.manifest)),
+    manifestResources(status.manifest).then(resources => workloadReadiness(ctx, resources)),
     config.setContextNamespace ? writeNamespacedKubeconfig(ctx) : undefined,
     checkImageUsed(ctx, status.manifest)
   ]);
@@ -138,7 +138,7 @@ export async function reportSuccess(
   );
   await writeSummary('', [
     ['Release', config.release],
-    ['Chart', chartRow(status.chart, describeChart(config))],
+    ['Chart', chartRow(status.chart, await describeChart(config))],
     ['Revision', status.revision],
     ['Status', status.status],
     ['Namespace', `${config.namespace} (${namespace.state})`],
@@ -166,11 +166,13 @@ export async function reportSuccess(
  * `name-version` for the summary: helm's status JSON has no chart metadata, so a local chart's
  * Chart.yaml is read, and a repository or OCI chart is named as given.
  */
-export function describeChart(config: Pick<DeployConfig, 'chart' | 'chartVersion'>): string {
+export async function describeChart(
+  config: Pick<DeployConfig, 'chart' | 'chartVersion'>
+): Promise<string> {
   const chartYaml = path.join(config.chart, 'Chart.yaml');
   if (path.isAbsolute(config.chart) && existsSync(chartYaml)) {
     try {
-      const meta = parseYamlDocument(readFileSync(chartYaml, 'utf8')) as {
+      const meta = (await parseYamlDocument(readFileSync(chartYaml, 'utf8'))) as {
         name?: string;
         version?: string;
       };

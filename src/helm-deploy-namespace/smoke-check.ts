@@ -69,13 +69,13 @@ export function isProxyForbidden(response: ProxyResponse): boolean {
 }
 
 /** The Service to check: `check-service`, else the release's only Service in the manifest. */
-export function pickService(
+export async function pickService(
   manifest: string,
   namespace: string,
   wanted: string | undefined
-): string {
+): Promise<string> {
   if (wanted) return wanted;
-  const services = manifestResources(manifest).filter(
+  const services = (await manifestResources(manifest)).filter(
     r => r.kind === 'Service' && (r.namespace ?? namespace) === namespace
   );
   if (services.length === 1) return (services[0] as { name: string }).name;
@@ -94,7 +94,7 @@ export async function runSmokeCheck(
   manifest: string
 ): Promise<SmokeCheckResult> {
   const { namespace } = ctx.config;
-  const name = pickService(manifest, namespace, spec.service);
+  const name = await pickService(manifest, namespace, spec.service);
   const service = await ctx.kube.findService(namespace, name);
   const port = service?.spec?.ports?.[0];
   if (!service || !port) {

@@ -21,7 +21,7 @@ export function pushedReference(image: Image): string {
 }
 
 /** Every string under a key named `image` in the manifest's objects (containers, init containers…). */
-export function renderedImages(manifest: string): string[] {
+export async function renderedImages(manifest: string): Promise<string[]> {
   const found: string[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
@@ -32,7 +32,7 @@ export function renderedImages(manifest: string): string[] {
       }
     }
   };
-  manifestObjects(manifest).forEach(walk);
+  (await manifestObjects(manifest)).forEach(walk);
   return found;
 }
 
@@ -114,7 +114,7 @@ export function unusedImageMessage(
 export async function checkImageUsed(ctx: Context, manifest: string): Promise<string | undefined> {
   const { config } = ctx;
   if (!config.image) return undefined;
-  const rendered = renderedImages(manifest);
+  const rendered = await renderedImages(manifest);
   if (usesImage(rendered, config.image)) return undefined;
   const defaults = await ctx.helm
     .showValues({

@@ -54,14 +54,14 @@ describe('smoke check', () => {
     expect(isProxyForbidden({ status: 200, body: rbac })).toBe(false);
   });
 
-  it("checks the release's only Service unless one is named", () => {
-    expect(pickService(manifest('web'), 'pr-1', undefined)).toBe('web');
-    expect(pickService(manifest('web', 'other/elsewhere'), 'pr-1', undefined)).toBe('web');
-    expect(pickService(manifest('a', 'b'), 'pr-1', 'b')).toBe('b');
-    expect(() => pickService(manifest(), 'pr-1', undefined)).toThrow(
+  it("checks the release's only Service unless one is named", async () => {
+    expect(await pickService(manifest('web'), 'pr-1', undefined)).toBe('web');
+    expect(await pickService(manifest('web', 'other/elsewhere'), 'pr-1', undefined)).toBe('web');
+    expect(await pickService(manifest('a', 'b'), 'pr-1', 'b')).toBe('b');
+    await expect(pickService(manifest(), 'pr-1', undefined)).rejects.toThrow(
       'Input "check-service" is needed: the release has no Service in namespace pr-1'
     );
-    expect(() => pickService(manifest('a', 'b'), 'pr-1', undefined)).toThrow(
+    await expect(pickService(manifest('a', 'b'), 'pr-1', undefined)).rejects.toThrow(
       'Input "check-service" is needed: the release has 2 Services (a, b)'
     );
   });

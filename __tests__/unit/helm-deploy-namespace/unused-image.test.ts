@@ -42,12 +42,12 @@ describe('unused image detection', () => {
     expect(pushedReference({ ...tagged, tag: undefined })).toBe('reg:5000/team/app:latest');
   });
 
-  it('finds every image in the manifest', () => {
-    expect(renderedImages(manifest)).toEqual([
+  it('finds every image in the manifest', async () => {
+    expect(await renderedImages(manifest)).toEqual([
       'busybox:1.36',
       '127.0.0.1:25001/slipway/sample-app:1.0.0'
     ]);
-    expect(renderedImages('')).toEqual([]);
+    expect(await renderedImages('')).toEqual([]);
   });
 
   it.each([

@@ -340,8 +340,8 @@ metadata:
   name: web
   namespace: pr-1
 `;
-  it('lists resources', () => {
-    expect(manifestResources(manifest)).toEqual([
+  it('lists resources', async () => {
+    expect(await manifestResources(manifest)).toEqual([
       {
         apiVersion: 'v1',
         kind: 'Service',
@@ -358,7 +358,7 @@ metadata:
       }
     ]);
   });
-  it('reads a manifest as helm does: duplicate keys keep the last value, a broken document is skipped', () => {
+  it('reads a manifest as helm does: duplicate keys keep the last value, a broken document is skipped', async () => {
     const odd = `---
 # Source: chart/templates/a.yaml
 kind: ConfigMap
@@ -375,14 +375,14 @@ kind: Secret
 apiVersion: v1
 metadata: {name: s}
 `;
-    expect(manifestResources(odd).map(r => `${r.kind}/${r.name}`)).toEqual([
+    expect((await manifestResources(odd)).map(r => `${r.kind}/${r.name}`)).toEqual([
       'ConfigMap/last',
       'Secret/s'
     ]);
-    expect(manifestObjects('')).toEqual([]);
-    expect(parseYamlDocument('')).toBeUndefined();
-    expect(parseYamlDocument('# only a comment\n')).toBeUndefined();
-    expect(parseYamlDocument('a: 1\na: 2\n')).toEqual({ a: 2 });
+    expect(await manifestObjects('')).toEqual([]);
+    expect(await parseYamlDocument('')).toBeUndefined();
+    expect(await parseYamlDocument('# only a comment\n')).toBeUndefined();
+    expect(await parseYamlDocument('a: 1\na: 2\n')).toEqual({ a: 2 });
   });
   it('digests the manifest, ignoring surrounding whitespace', () => {
     expect(manifestDigest(manifest)).toMatch(/^sha256:[0-9a-f]{64}$/);

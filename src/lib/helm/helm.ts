@@ -218,7 +218,7 @@ export class Helm {
       return undefined;
     }
     try {
-      const values: unknown = parseYamlDocument(result.stdout);
+      const values: unknown = await parseYamlDocument(result.stdout);
       return values && typeof values === 'object' && !Array.isArray(values)
         ? (values as Record<string, unknown>)
         : {};

@@ -1,6 +1,5 @@
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { loadAll } from 'js-yaml';
 
 /** Helm's answers parsed: its version, `status`/`history -o json`, release records, manifests. */
 
@@ -151,34 +150,40 @@ export interface ManifestResource {
 }
 
 /**
- * The objects of a rendered manifest (helm's `---`-separated documents; empty ones and comments
- * skipped). js-yaml, which the Kubernetes client already loads for kubeconfigs, reads one in a
- * third of the time `yaml` takes on its first parse; duplicate keys keep the last value, as helm
- * does. A document that does not parse is skipped (helm stored the manifest, so it parsed there).
- * The report reads the same manifest twice (resources, images): the last one is kept parsed.
+ * js-yaml, imported when a manifest or chart file is first read (it is not needed to start): a
+ * third of the time `yaml` takes on its first parse, and duplicate keys keep the last value, as
+ * helm does.
  */
-export function manifestObjects(manifest: string): readonly unknown[] {
+const yamlReader = () => import('js-yaml');
+
+/**
+ * The objects of a rendered manifest (helm's `---`-separated documents; empty ones and comments
+ * skipped). A document that does not parse is skipped (helm stored the manifest, so it parsed
+ * there). The report reads the same manifest twice (resources, images): the last one is kept.
+ */
+export function manifestObjects(manifest: string): Promise<readonly unknown[]> {
   if (lastManifest?.text !== manifest) {
     lastManifest = { text: manifest, objects: parseManifest(manifest) };
   }
   return lastManifest.objects;
 }
 
+let lastManifest: { text: string; objects: Promise<readonly unknown[]> } | undefined;
+
 /** One YAML document (Chart.yaml, `helm show values`), read as helm would; undefined when empty. */
-export function parseYamlDocument(text: string): unknown {
+export async function parseYamlDocument(text: string): Promise<unknown> {
+  const { loadAll } = await yamlReader();
   return loadAll(text, null, { json: true })[0];
 }
 
-let lastManifest: { text: string; objects: readonly unknown[] } | undefined;
-
-function parseManifest(manifest: string): unknown[] {
-  const options = { json: true };
+async function parseManifest(manifest: string): Promise<readonly unknown[]> {
+  const { loadAll } = await yamlReader();
   try {
-    return loadAll(manifest, null, options).filter(object => object != null);
+    return loadAll(manifest, null, { json: true }).filter(object => object != null);
   } catch {
     return manifest.split(/^---.*$/m).flatMap(document => {
       try {
-        const object = parseYamlDocument(document);
+        const object = loadAll(document, null, { json: true })[0];
         return object == null ? [] : [object];
       } catch {
         return [];
@@ -188,9 +193,9 @@ function parseManifest(manifest: string): unknown[] {
 }
 
 /** The objects of a multi-document manifest, skipping empty documents and comments. */
-export function manifestResources(manifest: string): ManifestResource[] {
+export async function manifestResources(manifest: string): Promise<ManifestResource[]> {
   const resources: ManifestResource[] = [];
-  for (const object of manifestObjects(manifest) as Array<{
+  for (const object of (await manifestObjects(manifest)) as Array<{
     apiVersion?: string;
     kind?: string;
     metadata?: { name?: string; namespace?: string };
