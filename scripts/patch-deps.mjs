@@ -24,6 +24,10 @@
 // instead: the proxy agents by applyToHTTPSOptions() when the cluster has a proxy-url (before the
 // synchronous createAgent() builds one), openid-client by the authenticator's two async entry
 // points. __tests__/unit/lib/kube-proxy-url.test.ts goes through an HTTP and a SOCKS proxy.
+//
+// node:assert (~3 ms to load in Node 24, before every action's first log line) was loaded only
+// for tunnel (http-client's proxy tunnels), which requires it and never uses it, and for
+// @actions/io's mkdirP, whose one `ok(path, message)` becomes the same check without it.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +35,18 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const patches = [
+  {
+    file: 'node_modules/tunnel/lib/tunnel.js',
+    from: "var assert = require('assert');\n",
+    to: '/* slipway: unused require of assert left out, see scripts/patch-deps.mjs */\n'
+  },
+  {
+    file: 'node_modules/@actions/io/lib/io.js',
+    from: "import { ok } from 'assert';",
+    to:
+      '/* slipway: assert left out, see scripts/patch-deps.mjs */ ' +
+      'function ok(value, message) { if (!value) throw new Error(message); }'
+  },
   {
     file: 'node_modules/@actions/http-client/lib/index.js',
     from: "import { ProxyAgent } from 'undici';",

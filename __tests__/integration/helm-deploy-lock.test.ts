@@ -1,6 +1,6 @@
 import { expect, it } from '@jest/globals';
 import path from 'node:path';
-import { projectRoot, runMain } from '../helpers/action-runner.js';
+import { projectRoot, runMain, runPost } from '../helpers/action-runner.js';
 import { kubectl, namespacesDeletedAfterAll } from '../helpers/kube.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -37,4 +37,13 @@ it('runs four deploys of one release started at once in turn, ending at revision
   expect(runs.filter(run => run.stdout.includes('Waiting for ')).length).toBeGreaterThanOrEqual(1);
   const leases = JSON.parse(kubectl(['get', 'leases', '-n', namespace, '-o', 'json']));
   expect(leases.items).toHaveLength(0);
+  // Each main step released its lock: the post step has no lease to look for.
+  const post = await runPost(
+    'helm-deploy-namespace',
+    runs[0] as (typeof runs)[0],
+    {},
+    { env: env() }
+  );
+  expect(post.exitCode).toBe(0);
+  expect(post.stdout).not.toMatch(/lease/i);
 }, 600_000);

@@ -30,6 +30,8 @@ export async function withDeployLock<T>(ctx: ClusterContext, work: () => Promise
   } finally {
     await held
       .release()
+      // Released (or no longer ours): nothing for the post step to connect to the cluster for.
+      .then(() => STATE.deploy.lock.clear())
       .catch(error => core.warning(`Releasing the deploy lock: ${String(error)}`));
   }
 }

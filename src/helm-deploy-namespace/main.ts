@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
-import { describeHelm, Helm, startHelmSetup, type UpgradePlan } from '../lib/helm/index.js';
+import { preloadManifestReader, type UpgradePlan } from '../lib/helm/index.js';
 import { Inputs } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
@@ -10,6 +10,7 @@ import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
 import type { ClusterContext, Context, DeployResult } from './context.js';
 import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
+import { startHelm, type HelmWhenReady } from './helm-setup.js';
 import { finishInFlight, putBackInFlight, recordInFlight } from './in-flight.js';
 import { removeNamespacedKubeconfig } from './kubeconfig.js';
 import { prepareNamespace, type PreparedNamespace } from './namespace.js';
@@ -63,14 +64,10 @@ export function runSweep(config: DeployConfig): Promise<SweepResult> {
   return withContext(config, (cluster, helm) => withHelm(cluster, helm, sweep));
 }
 
-/** Helm once it is set up: its group is printed when it is first needed. */
-type HelmWhenReady = () => Promise<Helm>;
-
 /**
  * Starts finding (or installing) helm, connects to the cluster, then runs `work` with a private work
- * dir. Helm is set up beside the cluster work: awaited first when the setup may download or must
- * match a version (a failure then leaves the cluster untouched), else (a helm on PATH, asked only
- * for its version) only when `work` first needs it.
+ * dir. Helm is awaited before the cluster work when its setup may download or must match a version,
+ * else (a helm on PATH, asked only for its version) only when `work` first needs it.
  */
 async function withContext<T>(
   config: DeployConfig,
@@ -78,26 +75,13 @@ async function withContext<T>(
 ): Promise<T> {
   const started = Date.now();
   registerSecret(config.token);
-  const setup = startHelmSetup({
-    spec: config.helmVersion,
-    downloadUrl: config.helmDownloadUrl,
-    token: config.token,
-    apiUrl: config.apiUrl
-  });
   const workDir = tempDir('helm');
-  let helm: Promise<Helm> | undefined;
-  const helmWhenReady: HelmWhenReady = () =>
-    (helm ??= core
-      .group('Helm', async () => {
-        const binary = await setup.ready;
-        core.info(describeHelm(binary));
-        return binary;
-      })
-      .then(binary => new Helm(binary, workDir)));
-  // Independent: the helm setup (unless it runs in the background) and loading the Kubernetes client.
-  const [kube] = await Promise.all([
-    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context }),
-    setup.background ? undefined : helmWhenReady()
+  const helm = startHelm(config, workDir);
+  // Independent: the helm setup (its group first, unless it runs in the background) and loading
+  // the Kubernetes client.
+  const [, kube] = await Promise.all([
+    helm.background ? undefined : helm.whenReady(),
+    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
   ]);
   core.info(`Cluster ${kube.target.server} (context ${kube.target.context})`);
   const target = {
@@ -107,7 +91,7 @@ async function withContext<T>(
     context: kube.target.context
   };
   try {
-    return await work({ config, workDir, kube, target, started }, helmWhenReady);
+    return await work({ config, workDir, kube, target, started }, helm.whenReady);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -168,6 +152,7 @@ async function upgradeRelease(ctx: Context, namespace: PreparedNamespace): Promi
   };
   if (config.dryRun) return await dryRun(ctx, plan);
   await recordInFlight(ctx);
+  preloadManifestReader();
   const upgrade = await core.group(`helm upgrade --install ${config.release}`, () =>
     ctx.helm.upgrade(plan)
   );

@@ -157,6 +157,14 @@ export interface ManifestResource {
 const yamlReader = () => import('js-yaml');
 
 /**
+ * Starts importing the YAML reader while helm rolls out (the main thread is idle then), so that
+ * the report that follows finds it loaded.
+ */
+export function preloadManifestReader(): void {
+  yamlReader().catch(() => undefined); // a failure shows where the reader is used
+}
+
+/**
  * The objects of a rendered manifest (helm's `---`-separated documents; empty ones and comments
  * skipped). A document that does not parse is skipped (helm stored the manifest, so it parsed
  * there). The report reads the same manifest twice (resources, images): the last one is kept.
