@@ -1,11 +1,16 @@
 import * as core from '@actions/core';
 import { rmSync } from 'node:fs';
-import { Helm, isPending, lastGoodRevision, type RevisionState } from '../lib/helm/index.js';
+import {
+  Helm,
+  isPending,
+  lastGoodRevision,
+  newestRevision,
+  type RevisionState
+} from '../lib/helm/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE, type InFlightDeploy } from '../lib/state.js';
 import type { Context } from './context.js';
 import { restoreRelease } from './recover.js';
-import { releaseRevisions } from './release-record.js';
 
 /**
  * A deploy cancelled (or killed) mid-rollout leaves its revision pending, and helm refuses every
@@ -13,12 +18,11 @@ import { releaseRevisions } from './release-record.js';
  * post step puts back a revision this run left pending (or failed, under atomic) and leaves alone
  * one another run wrote.
  */
-export async function recordInFlight(ctx: Context): Promise<void> {
-  const history = await releaseRevisions(ctx);
+export function recordInFlight(ctx: Context, history: readonly RevisionState[]): void {
   const inFlight: InFlightDeploy = {
     ...ctx.target,
     helm: { ...ctx.helm.binary },
-    latest: newest(history)?.revision ?? 0,
+    latest: newestRevision(history)?.revision ?? 0,
     deployed: lastGoodRevision(history),
     timeoutMs: ctx.config.timeoutMs,
     atomic: ctx.config.atomic
@@ -32,13 +36,6 @@ export function finishInFlight(): void {
   STATE.deploy.inFlight.clear();
 }
 
-function newest(history: readonly RevisionState[]): RevisionState | undefined {
-  return history.reduce<RevisionState | undefined>(
-    (top, entry) => (!top || entry.revision > top.revision ? entry : top),
-    undefined
-  );
-}
-
 /** Post: a release this run left pending-* (or failed) goes back to where it was before. */
 export async function putBackInFlight(inFlight: InFlightDeploy): Promise<void> {
   const workDir = tempDir('helm-post');
@@ -50,7 +47,7 @@ export async function putBackInFlight(inFlight: InFlightDeploy): Promise<void> {
       kubeconfig: inFlight.kubeconfig,
       context: inFlight.context
     };
-    const latest = newest(await helm.history(target));
+    const latest = newestRevision(await helm.history(target));
     const ours = inFlight.latest + 1;
     const what = `Release ${inFlight.release} in namespace ${inFlight.namespace}`;
     if (!latest) return core.info(`${what} does not exist: nothing to put back.`);

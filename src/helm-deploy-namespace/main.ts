@@ -18,6 +18,7 @@ import { releaseDeployLock, withDeployLock } from './lock.js';
 import { failDeploy, failRollout, reportSuccess } from './outcome.js';
 import { ensurePullSecret, resolvePullSecret } from './pull-secret.js';
 import { recoverPendingRelease } from './recover.js';
+import { releaseRevisions } from './release-record.js';
 import { smokeCheck } from './smoke-check.js';
 import { sweep, type SweepResult } from './sweep.js';
 import { ociRegistryConfig, writeGeneratedValues } from './values.js';
@@ -130,8 +131,10 @@ async function deploy(cluster: ClusterContext, helm: HelmWhenReady): Promise<Dep
 /** Under the deploy lock: recovery of a pending release, values, helm, the check, the report. */
 async function upgradeRelease(ctx: Context, namespace: PreparedNamespace): Promise<DeployResult> {
   const { config } = ctx;
-  // A namespace created just now holds no release, so there is nothing to recover.
-  if (namespace.state !== 'created') await recoverPendingRelease(ctx);
+  // One read of the revisions serves the pending check and the in-flight record (a namespace
+  // created just now holds no release).
+  const revisions = namespace.state === 'created' ? [] : await releaseRevisions(ctx);
+  const recovered = await recoverPendingRelease(ctx, revisions);
   const generated = writeGeneratedValues(config, ctx.workDir);
   const plan: UpgradePlan = {
     ...ctx.target,
@@ -151,7 +154,7 @@ async function upgradeRelease(ctx: Context, namespace: PreparedNamespace): Promi
     dryRun: config.dryRun ? (namespace.state === 'missing' ? 'client' : 'server') : undefined
   };
   if (config.dryRun) return await dryRun(ctx, plan);
-  await recordInFlight(ctx);
+  recordInFlight(ctx, recovered ? await releaseRevisions(ctx) : revisions);
   preloadManifestReader();
   const upgrade = await core.group(`helm upgrade --install ${config.release}`, () =>
     ctx.helm.upgrade(plan)

@@ -1,20 +1,30 @@
 import * as core from '@actions/core';
 import { SlipwayError } from '../lib/errors.js';
 import { lastLine } from '../lib/exec.js';
-import { type Helm, type HelmRelease, isPending, lastGoodRevision } from '../lib/helm/index.js';
+import {
+  type Helm,
+  type HelmRelease,
+  isPending,
+  lastGoodRevision,
+  newestRevision,
+  type RevisionState
+} from '../lib/helm/index.js';
 import type { Context } from './context.js';
-import { currentReleaseState } from './release-record.js';
 import { restoreCommand } from './rollback.js';
 
 /**
  * A cancelled job can leave the release `pending-*`, and helm then refuses every operation. With
  * `recover: rollback` the release goes back to its last good revision (or is uninstalled when it
- * never had one); otherwise the step stops and says how to recover.
+ * never had one); otherwise the step stops and says how to recover. `revisions`: the release's, as
+ * read under the deploy lock; true when the release was put back (its revisions changed).
  */
-export async function recoverPendingRelease(ctx: Context): Promise<void> {
-  const current = await currentReleaseState(ctx);
+export async function recoverPendingRelease(
+  ctx: Context,
+  revisions: readonly RevisionState[]
+): Promise<boolean> {
+  const current = newestRevision(revisions);
   core.debug(`Release state: ${current ? `${current.status} ${current.revision}` : 'none'}`);
-  if (!current || !isPending(current.status)) return;
+  if (!current || !isPending(current.status)) return false;
   const status = { ...current, ...(await ctx.helm.status(ctx.target)) };
   const history = await ctx.helm.history(ctx.target);
   const good = lastGoodRevision(history);
@@ -28,6 +38,7 @@ export async function recoverPendingRelease(ctx: Context): Promise<void> {
   }
   core.warning(`${what} Recovering (recover: rollback).`);
   await restoreRelease(ctx.helm, { ...ctx.target, timeoutMs: ctx.config.timeoutMs }, good, status);
+  return true;
 }
 
 /** Rolls the release back to `good`, or uninstalls it when it never had a good revision. */

@@ -16,13 +16,6 @@ import type { Context } from './context.js';
  * storage drivers, or credentials that may not read Secrets, fall back to `helm status`.
  */
 
-/** The newest revision's number and state, from the records' labels (no Secret data read). */
-export function currentReleaseState(
-  ctx: Context
-): Promise<{ revision: number; status: string } | undefined> {
-  return fromRecords(ctx, latestRecordState, () => ctx.helm.status(ctx.target));
-}
-
 /** Every revision's number and state (what `helm history` lists), from the records' labels. */
 export function releaseRevisions(ctx: Context): Promise<RevisionState[]> {
   return fromRecords(ctx, recordStates, () => ctx.helm.history(ctx.target));

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { lastLine, queryNow, run, type RunResult } from '../exec.js';
@@ -91,7 +90,9 @@ export async function knownHelm(helmPath: string, version: string): Promise<Helm
   const parsed = parseHelmVersion(version);
   if (!parsed) throw new SlipwayError(`Not a Helm version: ${version}.`);
   try {
-    await access(helmPath, constants.X_OK);
+    // One stat, synchronous: a tool-cache hit then settles without waiting behind other I/O (the
+    // Kubernetes client loading beside it).
+    accessSync(helmPath, constants.X_OK);
   } catch {
     throw new SlipwayError(`Cannot run ${helmPath}: it is missing or not executable.`, {
       hint: `The tool cache entry for helm ${parsed.version} is damaged; remove ${path.dirname(helmPath)} (or the runner's tool cache) and run again.`

@@ -135,6 +135,14 @@ export function lastGoodRevision(history: readonly RevisionState[]): number | un
   return good.length > 0 ? Math.max(...good) : undefined;
 }
 
+/** The newest revision of a history, whatever its state. */
+export function newestRevision(history: readonly RevisionState[]): RevisionState | undefined {
+  return history.reduce<RevisionState | undefined>(
+    (top, entry) => (!top || entry.revision > top.revision ? entry : top),
+    undefined
+  );
+}
+
 /** sha256 of the release's rendered manifest: equal digests mean an identical deployment. */
 export function manifestDigest(manifest: string): string {
   return `sha256:${createHash('sha256').update(manifest.trim()).digest('hex')}`;
