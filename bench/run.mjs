@@ -49,6 +49,11 @@ const overheadMs = Object.fromEntries(
   results.filter(r => r.key in OVERHEAD_GOALS_MS).map(r => [r.key, r.overheadMs])
 );
 const profiles = Object.fromEntries(results.filter(r => r.profile).map(r => [r.key, r.profile]));
+// An action's own time read from its runs (everything but its tool's process), where a bench
+// measures it: beside overhead_ms, which the tool's own noise moves.
+const outsideToolMs = Object.fromEntries(
+  results.filter(r => r.outsideHelmMs !== undefined).map(r => [r.key, r.outsideHelmMs])
+);
 // The load figure comes from the load suite (8 root-action pipelines at once vs one alone, on the
 // real node), which writes it outside the tree; read when that suite ran on this machine.
 const loadFile = process.env.SLIPWAY_LOAD_RESULTS ?? path.join(tmpdir(), 'slipway-load.json');
@@ -58,6 +63,7 @@ const report = {
   ratios,
   overhead_ms: overheadMs,
   overhead_goals_ms: OVERHEAD_GOALS_MS,
+  outside_tool_ms: outsideToolMs,
   load: load && { ...load, goal: 4, source: loadFile },
   profiles,
   runs,
@@ -85,6 +91,8 @@ for (const [key, phases] of Object.entries(profiles)) {
   );
 }
 writeFileSync(path.join(here, 'results.md'), `${table.join('\n')}\n`);
+for (const [key, ms] of Object.entries(outsideToolMs))
+  console.log(`  ${key}: the action's own time (everything but its tool's process) ${ms} ms`);
 for (const [key, phases] of Object.entries(profiles)) {
   console.log(`  profile of ${key}:`);
   for (const phase of phases)
