@@ -25,6 +25,12 @@
 // synchronous createAgent() builds one), openid-client by the authenticator's two async entry
 // points. __tests__/unit/lib/kube-proxy-url.test.ts goes through an HTTP and a SOCKS proxy.
 //
+// @actions/core imports, at the top of every action, its OIDC client (and through it
+// @actions/http-client, tunnel, node:http, node:https and node:tls) only for getIDToken(), which
+// Slipway never calls, and node:crypto only for the random delimiter of a multi-line output or
+// state value. Both are loaded when first used instead (crypto through process.getBuiltinModule,
+// synchronous): a step whose own work needs neither starts its tool without loading them.
+//
 // node:assert (~3 ms to load in Node 24, before every action's first log line) was loaded only
 // for tunnel (http-client's proxy tunnels), which requires it and never uses it, and for
 // @actions/io's mkdirP, whose one `ok(path, message)` becomes the same check without it.
@@ -35,6 +41,25 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const patches = [
+  {
+    file: 'node_modules/@actions/core/lib/core.js',
+    from: "import { OidcClient } from './oidc-utils.js';",
+    to: '/* slipway: the OIDC client is imported by getIDToken(), see scripts/patch-deps.mjs */'
+  },
+  {
+    file: 'node_modules/@actions/core/lib/core.js',
+    from: '        return yield OidcClient.getIDToken(aud);',
+    to:
+      "        const { OidcClient } = yield import('./oidc-utils.js'); /* slipway */\n" +
+      '        return yield OidcClient.getIDToken(aud);'
+  },
+  {
+    file: 'node_modules/@actions/core/lib/file-command.js',
+    from: "import * as crypto from 'crypto';",
+    to:
+      '/* slipway: node:crypto loaded when a delimiter is needed, see scripts/patch-deps.mjs */ ' +
+      "const crypto = { randomUUID: () => process.getBuiltinModule('crypto').randomUUID() };"
+  },
   {
     file: 'node_modules/tunnel/lib/tunnel.js',
     from: "var assert = require('assert');\n",

@@ -639,7 +639,7 @@ describe('helm-deploy-namespace installs helm', () => {
     expect(second.outputs.revision).toBe('2');
   }, 180_000);
 
-  it('a helm download that fails leaves the cluster untouched: no namespace, no lock', async () => {
+  it('a helm download that fails leaves the cluster untouched (no namespace, so no lock either)', async () => {
     const namespace = newNamespace('hdn-nohelm');
     const run = await runMain(
       'helm-deploy-namespace',

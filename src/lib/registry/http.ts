@@ -1,6 +1,13 @@
-import http from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+/**
+ * node:http, node:https and node:tls are loaded when a request is first made (≈ 10 ms together in
+ * Node 24): the build action, which checks a pushed digest only after buildctl has run, then
+ * starts buildctl without loading them.
+ */
+const builtin = {
+  http: () => process.getBuiltinModule('node:http'),
+  https: () => process.getBuiltinModule('node:https'),
+  tls: () => process.getBuiltinModule('node:tls')
+};
 
 /** The HTTP the registry check needs: a request function tests replace, and one on node:http(s). */
 
@@ -29,7 +36,7 @@ export function nodeHttpSend(options: { ca?: string[]; timeoutMs?: number } = {}
   return request =>
     new Promise((resolve, reject) => {
       const url = new URL(request.url);
-      const transport = url.protocol === 'http:' ? http : https;
+      const transport = url.protocol === 'http:' ? builtin.http() : builtin.https();
       const req = transport.request(
         url,
         {
@@ -58,5 +65,5 @@ export function nodeHttpSend(options: { ca?: string[]; timeoutMs?: number } = {}
 
 /** The system roots plus extra PEM text (a `ca-file`), since `ca` replaces the defaults. */
 export function trustedCAs(extraPem: string[]): string[] {
-  return [...rootCertificates, ...extraPem];
+  return [...builtin.tls().rootCertificates, ...extraPem];
 }
