@@ -1,6 +1,13 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -660,6 +667,18 @@ describe('helm-deploy-namespace installs helm', () => {
     expect(run.exitCode).not.toBe(0);
     expect(run.stdout).toContain('No sha256 is published');
     expect(kubectl(['get', 'namespaces', '-o', 'name'])).not.toContain(`namespace/${namespace}\n`);
+  }, 60_000);
+
+  it('a cluster it cannot use leaves nothing in RUNNER_TEMP (its work dir is removed)', async () => {
+    const runner = newRunnerDirs();
+    const run = await runMain(
+      'helm-deploy-namespace',
+      { release: 'web', namespace: newNamespace('hdn-noctx'), chart, context: 'no-such-context' },
+      { env: helmEnv(stackFact('HELM4')), runner }
+    );
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stdout).toContain('no-such-context');
+    expect(readdirSync(runner.temp)).toEqual([]);
   }, 60_000);
 
   it('a helm on PATH answers its version while the namespace and lock are prepared', async () => {

@@ -77,21 +77,21 @@ async function withContext<T>(
   const started = Date.now();
   registerSecret(config.token);
   const workDir = tempDir('helm');
-  const helm = startHelm(config, workDir);
-  // Independent: the helm setup (its group first, unless it runs in the background) and loading
-  // the Kubernetes client.
-  const [, kube] = await Promise.all([
-    helm.background ? undefined : helm.whenReady(),
-    KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
-  ]);
-  core.info(`Cluster ${kube.target.server} (context ${kube.target.context})`);
-  const target = {
-    release: config.release,
-    namespace: config.namespace,
-    kubeconfig: config.kubeconfig,
-    context: kube.target.context
-  };
   try {
+    const helm = startHelm(config, workDir);
+    // Independent: the helm setup (its group first, unless it runs in the background) and loading
+    // the Kubernetes client.
+    const [, kube] = await Promise.all([
+      helm.background ? undefined : helm.whenReady(),
+      KubeClient.connect({ kubeconfig: config.kubeconfig, context: config.context })
+    ]);
+    core.info(`Cluster ${kube.target.server} (context ${kube.target.context})`);
+    const target = {
+      release: config.release,
+      namespace: config.namespace,
+      kubeconfig: config.kubeconfig,
+      context: kube.target.context
+    };
     return await work({ config, workDir, kube, target, started }, helm.whenReady);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
