@@ -53,10 +53,7 @@ export function parseReleaseStatus(json: string): ReleaseStatus {
 export function latestRecordState(
   records: ReadonlyArray<{ labels?: Record<string, string> | undefined }>
 ): RevisionState | undefined {
-  return recordStates(records).reduce<RevisionState | undefined>(
-    (latest, state) => (!latest || state.revision > latest.revision ? state : latest),
-    undefined
-  );
+  return newestRevision(recordStates(records));
 }
 
 /** A revision's number and state, as helm's storage labels each record (`version`, `status`). */
