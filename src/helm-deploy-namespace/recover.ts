@@ -26,8 +26,8 @@ export async function recoverPendingRelease(
   core.debug(`Release state: ${current ? `${current.status} ${current.revision}` : 'none'}`);
   if (!current || !isPending(current.status)) return false;
   const status = { ...current, ...(await ctx.helm.status(ctx.target)) };
-  const history = await ctx.helm.history(ctx.target);
-  const good = lastGoodRevision(history);
+  // The revisions already read hold every state: no `helm history` to learn the last good one.
+  const good = lastGoodRevision(revisions);
   const what = `Release ${ctx.config.release} in namespace ${ctx.config.namespace} is stuck in ${status.status} (revision ${status.revision}), probably from a cancelled run.`;
   if (ctx.config.recover !== 'rollback' || ctx.config.dryRun) {
     throw new SlipwayError(what, {
