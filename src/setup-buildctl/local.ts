@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
-import * as io from '@actions/io';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { SlipwayError } from '../lib/errors.js';
 import {
+  findOnPath,
   findProcess,
   isProcessAlive,
   lastLines,
@@ -41,7 +41,8 @@ const LOG_TAIL_LINES = 15;
 /** Root runs buildkitd itself; a user for whom `sudo -n true` succeeds goes through sudo. */
 export async function localMode(): Promise<LocalMode> {
   if (process.getuid?.() === 0) return 'root';
-  if (await io.which('sudo', false)) {
+  // Found as `run` will find it (lib/exec.ts's PATH search).
+  if (findOnPath('sudo')) {
     const probe = await run('sudo', ['-n', 'true'], {
       ignoreReturnCode: true,
       stream: false,
@@ -70,15 +71,15 @@ export interface RootlessFacts {
 
 export async function readRootlessFacts(): Promise<RootlessFacts> {
   const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
-  const found = async (tool: string) => Boolean(await io.which(tool, false));
+  const found = (tool: string) => findOnPath(tool) !== undefined;
   const info = userInfo();
   return {
     user: info.username,
     uid: info.uid,
     tools: {
-      rootlesskit: await found('rootlesskit'),
-      newuidmap: await found('newuidmap'),
-      newgidmap: await found('newgidmap')
+      rootlesskit: found('rootlesskit'),
+      newuidmap: found('newuidmap'),
+      newgidmap: found('newgidmap')
     },
     subuid: read('/etc/subuid'),
     subgid: read('/etc/subgid'),

@@ -12,7 +12,6 @@ import {
 } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
-import * as io from '@actions/io';
 import path from 'node:path';
 import {
   HELM_PINNED_VERSIONS,
@@ -23,6 +22,7 @@ import {
   startHelmSetup,
   type HelmSetupOptions
 } from '../../../src/lib/helm/index.js';
+import { findOnPath } from '../../../src/lib/exec.js';
 import { ChecksumMismatchError } from '../../../src/lib/tools.js';
 import { startHttpServer } from '../../helpers/http.js';
 import { stackFact } from '../../helpers/stack.js';
@@ -229,7 +229,7 @@ describe('setupHelm (real archives, real tool cache)', () => {
 
   it('takes a cached version from the tool cache without a request', async () => {
     process.env.PATH = emptyBin;
-    await expect(io.which('helm', false)).resolves.toBe('');
+    expect(findOnPath('helm')).toBeUndefined();
     const helm = await setupHelm(options(exact(V3())));
     expect(helm).toMatchObject({ version: V3(), major: 3, source: 'tool-cache' });
     expect(server.requests).toEqual([]);
