@@ -35,7 +35,12 @@ const label = fc
     stringOf(LOWER, 1, 1)
   )
   .map(([a, b, c]) => a + b + c);
-const hostname = fc.array(label, { minLength: 1, maxLength: 3 }).map(parts => parts.join('.'));
+// The last label starts with a letter: the URL standard reads a last label such as `0xa` or `12`
+// as a number and the whole host as an IPv4 address ("aa.0xa" is not a valid host).
+const topLabel = fc.tuple(stringOf(LOWER, 1, 1), label).map(([a, b]) => a + b);
+const hostname = fc
+  .tuple(fc.array(label, { minLength: 0, maxLength: 2 }), topLabel)
+  .map(([parts, top]) => [...parts, top].join('.'));
 const port = fc.integer({ min: 1, max: 65535 });
 
 const address = fc.oneof(
