@@ -7,7 +7,8 @@ import { InputError } from '../../../../src/lib/errors.js';
 /**
  * Shared pieces of the property tests: a run counter per parser, the "every rejection is an
  * InputError naming the input" check, and generators of hostile strings. A failing property
- * prints fast-check's seed and the shrunk counterexample; `FC_SEED=<seed>` replays it.
+ * prints fast-check's seed and the shrunk counterexample; `FC_SEED=<seed>` replays it, and
+ * `FC_RUNS_FACTOR=<n>` multiplies every property's runs (to shake out a generator's rare values).
  */
 
 const counts = new Map<string, number>();
@@ -30,7 +31,7 @@ export function check<T>(
       tried++;
       predicate(value);
     }),
-    { numRuns: runs }
+    { numRuns: runs * Number(process.env.FC_RUNS_FACTOR ?? 1) }
   );
   counts.set(parser, (counts.get(parser) ?? 0) + tried);
 }
