@@ -72,7 +72,11 @@ export async function run(config: SetupConfig): Promise<BuildkitSetup> {
       sha256: () => expectedChecksum(config, release, url),
       auth:
         config.token && url.startsWith('https://github.com/') ? `token ${config.token}` : undefined,
-      executables: ['bin/buildctl', 'bin/buildkitd']
+      // buildkitd only for a builder started on the runner: for any other the client alone is
+      // extracted (buildctl comes first in the archive, so the rest is never decompressed).
+      ...(config.address.kind === 'local'
+        ? { executables: ['bin/buildctl', 'bin/buildkitd'] }
+        : { executables: ['bin/buildctl'], executablesOnly: true })
     })
   );
   const binDir = path.join(installed.dir, 'bin');

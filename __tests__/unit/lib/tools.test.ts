@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   statSync,
   writeFileSync
@@ -116,6 +117,7 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
     const src = path.join(work, 'src');
     mkdirSync(path.join(src, 'bin'), { recursive: true });
     writeFileSync(path.join(src, 'bin', 'faketool'), '#!/bin/sh\necho hi\n');
+    writeFileSync(path.join(src, 'bin', 'helper'), '#!/bin/sh\necho helper\n');
     execFileSync('tar', ['-czf', path.join(work, 'tool.tar.gz'), '-C', src, 'bin']);
     archive = readFileSync(path.join(work, 'tool.tar.gz'));
     sha = createHash('sha256').update(archive).digest('hex');
@@ -156,6 +158,42 @@ describe('installArchive (real HTTP server, real tool cache)', () => {
     const second = await captureStdout(() => installArchive(request()));
     expect(second.result).toEqual({ dir: first.result.dir, cacheHit: true });
     expect(server.requests.length).toBe(downloads);
+  });
+
+  it('with executablesOnly, caches those alone; a request for more replaces the copy', async () => {
+    const only = { ...request(), version: '4.0.0', executablesOnly: true };
+    const first = await captureStdout(() => installArchive(only));
+    expect(first.result).toEqual({
+      dir: path.join(work, 'cache', 'faketool', '4.0.0', 'amd64'),
+      cacheHit: false
+    });
+    expect(readdirSync(path.join(first.result.dir, 'bin'))).toEqual(['faketool']);
+    expect(statSync(path.join(first.result.dir, 'bin', 'faketool')).mode & 0o777).toBe(0o755);
+    expect(findCached('faketool', '4.0.0', 'amd64')).toBe(first.result.dir);
+    expect((await installArchive(only)).cacheHit).toBe(true);
+    // Nothing of the download is left in RUNNER_TEMP.
+    expect(readdirSync(path.join(work, 'temp'))).toEqual([]);
+    const both = { ...request(), version: '4.0.0', executables: ['bin/faketool', 'bin/helper'] };
+    const second = await captureStdout(() => installArchive(both));
+    expect(second.result).toEqual({ dir: first.result.dir, cacheHit: false });
+    expect(readdirSync(path.join(second.result.dir, 'bin')).sort()).toEqual(['faketool', 'helper']);
+    expect((await installArchive(both)).cacheHit).toBe(true);
+  });
+
+  it('with executablesOnly, names a missing executable and caches nothing', async () => {
+    const { result } = await captureStdout(() =>
+      installArchive({
+        ...request(),
+        version: '5.0.0',
+        executables: ['bin/other'],
+        executablesOnly: true
+      }).catch(error => error)
+    );
+    expect((result as Error).message).toBe(
+      `The faketool archive from ${server.url}/tool.tar.gz has no bin/other.`
+    );
+    expect(existsSync(path.join(work, 'cache', 'faketool', '5.0.0'))).toBe(false);
+    expect(findCached('faketool', '5.0.0', 'amd64')).toBeUndefined();
   });
 
   it('fails on a checksum mismatch, printing both digests, and caches nothing', async () => {

@@ -68,7 +68,9 @@ export async function setupHelm(options: HelmSetupOptions): Promise<HelmSetup> {
     arch,
     url,
     sha256: () => publishedChecksum(url),
-    executables: [`linux-${arch}/helm`]
+    // The binary alone: no tar and gzip processes, no copy of the README and LICENSE.
+    executables: [`linux-${arch}/helm`],
+    executablesOnly: true
   });
   const binDir = path.join(installed.dir, `linux-${arch}`);
   core.addPath(binDir);
