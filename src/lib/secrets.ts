@@ -6,6 +6,8 @@ import * as core from '@actions/core';
  * through the runner's masker: job summaries, outputs, error messages, files.
  */
 const secrets = new Set<string>();
+/** The secrets longest first, as `redact` applies them; rebuilt after a registration. */
+let longestFirst: string[] | undefined;
 
 /** Shorter values would mask ordinary words and make logs unreadable; such secrets are refused. */
 const MIN_SECRET_LENGTH = 3;
@@ -15,6 +17,7 @@ export function registerSecret(value: string | undefined | null): void {
   for (const form of [value, ...multilineParts(value)]) {
     if (secrets.has(form)) continue;
     secrets.add(form);
+    longestFirst = undefined;
     core.setSecret(form);
   }
 }
@@ -35,12 +38,17 @@ function multilineParts(value: string): string[] {
     .filter(line => line.length >= MIN_SECRET_LENGTH);
 }
 
-/** Replaces every registered secret in `text` with `***`, longest first so overlaps stay covered. */
+/**
+ * Replaces every registered secret in `text` with `***`, longest first so overlaps stay covered.
+ * It runs on every line a tool prints, so the order is kept between calls and a line without the
+ * secret is not rebuilt.
+ */
 export function redact(text: string): string {
   if (secrets.size === 0 || !text) return text;
+  longestFirst ??= [...secrets].sort((a, b) => b.length - a.length);
   let result = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    result = result.split(secret).join('***');
+  for (const secret of longestFirst) {
+    if (result.includes(secret)) result = result.split(secret).join('***');
   }
   return result;
 }
@@ -48,4 +56,5 @@ export function redact(text: string): string {
 /** For tests: forget every registered secret. */
 export function clearSecretsForTesting(): void {
   secrets.clear();
+  longestFirst = undefined;
 }

@@ -38,6 +38,14 @@ describe('secrets', () => {
     expect(redact('xabcdefx')).toBe('x***x');
   });
 
+  it('redacts a secret registered after an earlier redact, in the right order', async () => {
+    await captureStdout(() => registerSecret('abc'));
+    expect(redact('xabcdefx')).toBe('x***defx');
+    await captureStdout(() => registerSecret('abcdef'));
+    expect(redact('xabcdefx')).toBe('x***x');
+    expect(redact('no secret here')).toBe('no secret here');
+  });
+
   it('ignores empty and too-short values', async () => {
     const { output } = await captureStdout(() => {
       registerSecret('');
