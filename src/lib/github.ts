@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
 import { SlipwayError } from './errors.js';
 import { isTransientStatus, withRetry } from './retry.js';
 import { selectVersion, type VersionSpec } from './tools.js';
@@ -29,6 +28,8 @@ export async function fetchReleases(
   token: string | undefined,
   repository: string
 ): Promise<Release[]> {
+  // Loaded when releases are asked for: an exact version needs no request at all.
+  const { HttpClient } = await import('@actions/http-client');
   const client = new HttpClient('slipway', [], { allowRetries: false });
   const headers: Record<string, string> = {
     Accept: 'application/vnd.github+json',

@@ -1,6 +1,4 @@
 import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -114,7 +112,7 @@ export function renderUrlTemplate(
 }
 
 export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
   // 1 MiB reads: half the CPU time of the default 64 KiB for a 27 MB archive.
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
     hash.update(chunk as Buffer);
@@ -279,6 +277,8 @@ export async function sidecarChecksum(
   url: string,
   suffixes: readonly string[] = ['.sha256']
 ): Promise<string | undefined> {
+  // Loaded here, not at start-up: a tool-cache hit makes no request (node:http/https/tls).
+  const { HttpClient } = await import('@actions/http-client');
   const client = new HttpClient('slipway');
   for (const suffix of suffixes) {
     const response = await client.get(`${url}${suffix}`);

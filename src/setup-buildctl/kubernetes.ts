@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
 import type { V1Pod } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../lib/errors.js';
 import { KubeClient } from '../lib/kube/index.js';
 import { poll } from '../lib/retry.js';
@@ -119,7 +118,7 @@ export async function startKubernetesBuilder(
     context: options.context
   });
   const namespace = options.namespace ?? kube.target.namespace;
-  const name = `slipway-buildkitd-${randomBytes(4).toString('hex')}`;
+  const name = `slipway-buildkitd-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
   const configMap = options.config ? name : undefined;
   const builder: KubernetesBuilder = {
     namespace,

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
 import type { V1Lease } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
 import type { KubeClient } from './client.js';
 import { apiCode } from './errors.js';
@@ -32,7 +31,7 @@ export function runHolder(env: Record<string, string | undefined> = process.env)
   const run = [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]
     .map(part => part || '-')
     .join('/');
-  return `${run}/${randomBytes(4).toString('hex')}`;
+  return `${run}/${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
 }
 
 function read(kube: KubeClient, spec: LeaseSpec): Promise<V1Lease | undefined> {

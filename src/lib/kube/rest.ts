@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent, AgentOptions, RequestOptions } from 'node:https';
 import type { KubeTarget } from './config.js';
 import { RESOURCES, type ResourceType } from './errors.js';
 
@@ -79,7 +77,18 @@ const TLS_FIELDS = [
   'rejectUnauthorized'
 ] as const;
 
-const keptAlive = new Map<string, https.Agent>();
+const keptAlive = new Map<string, Agent>();
+
+/**
+ * node:http, node:https and node:crypto load at the first request (≈ 10–20 ms at start-up): a
+ * step that could talk to a cluster but does not (setup-buildctl with a remote builder) never
+ * loads them.
+ */
+const builtin = {
+  http: () => process.getBuiltinModule('node:http'),
+  https: () => process.getBuiltinModule('node:https'),
+  crypto: () => process.getBuiltinModule('node:crypto')
+};
 
 /**
  * client-node's agent opens a new TLS connection for every request (no keep-alive): ≈ 4 ms of
@@ -88,16 +97,18 @@ const keptAlive = new Map<string, https.Agent>();
  * alive). The settings are read on every request, so credentials an exec plugin renews get a new
  * agent; the map is keyed by their hash, never by the material itself.
  */
-function keptAliveAgent(options: https.RequestOptions): https.Agent {
-  const key = createHash('sha256')
+function keptAliveAgent(options: RequestOptions): Agent {
+  const key = builtin
+    .crypto()
+    .createHash('sha256')
     .update(TLS_FIELDS.map(field => String(options[field] ?? '')).join('\0'))
     .digest('hex');
   let agent = keptAlive.get(key);
   if (!agent) {
     const tls = Object.fromEntries(
       TLS_FIELDS.filter(field => options[field] !== undefined).map(field => [field, options[field]])
-    ) as https.AgentOptions;
-    agent = new https.Agent({ ...tls, keepAlive: true });
+    ) as AgentOptions;
+    agent = new (builtin.https().Agent)({ ...tls, keepAlive: true });
     keptAlive.set(key, agent);
   }
   return agent;
@@ -112,7 +123,7 @@ export async function apiExchange(
   for (const [key, value] of Object.entries(request.query ?? {}))
     if (value !== undefined) url.searchParams.set(key, String(value));
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
-  const options: https.RequestOptions = {
+  const options: RequestOptions = {
     method: request.method ?? 'GET',
     headers: {
       Accept: request.accept ?? 'application/json',
@@ -131,7 +142,7 @@ export async function apiExchange(
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const limit = request.limit ?? Number.POSITIVE_INFINITY;
   return new Promise((resolve, reject) => {
-    const outgoing = (secure ? https : http).request(url, options, response => {
+    const outgoing = (secure ? builtin.https() : builtin.http()).request(url, options, response => {
       const chunks: Buffer[] = [];
       let size = 0;
       const done = () =>
