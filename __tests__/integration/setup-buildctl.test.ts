@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { newRunnerDirs, runMain, runPost, visibleText } from '../helpers/action-runner.js';
 import { startHttpServer } from '../helpers/http.js';
@@ -67,12 +77,29 @@ describe('setup-buildctl', () => {
     expect(first.stdout).toContain(`Verified sha256 ${sha256()}`);
     expect(first.summary).toContain('miss (downloaded and verified)');
     expect(downloads()).toBe(before + 1);
+    // A builder not on the runner: buildctl alone was taken from the archive.
+    expect(readdirSync(path.dirname(buildctl))).toEqual(['buildctl']);
 
-    const second = await runMain('setup-buildctl', inputs, { runner });
+    // The hit makes no request, so it loads none of node's HTTP modules.
+    const probe = mkdtempSync(path.join(tmpdir(), 'builtins-'));
+    const preload = path.join(probe, 'preload.cjs');
+    const loaded = path.join(probe, 'loaded.txt');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));`
+    );
+    const second = await runMain('setup-buildctl', inputs, {
+      runner,
+      env: { NODE_OPTIONS: `--require ${preload}` }
+    });
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toContain('found in the tool cache');
     expect(second.summary).toContain('| **Tool cache** | `hit` |');
     expect(downloads()).toBe(before + 1);
+    const builtins = readFileSync(loaded, 'utf8').split('\n');
+    expect(builtins).toContain('NativeModule child_process');
+    expect(builtins.filter(m => /^NativeModule (http|https|tls|zlib)$/.test(m))).toEqual([]);
+    rmSync(probe, { recursive: true, force: true });
     expect((await runPost('setup-buildctl', second)).exitCode).toBe(0);
   });
 
