@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { InputError } from '../lib/errors.js';
+import { loadYaml11, yaml11Parser } from '../lib/yaml11.js';
 import {
   Inputs,
   isValidLabelKey,
@@ -144,13 +144,22 @@ function readChartValues(inputs: Inputs): Record<string, unknown> | undefined {
   return Object.keys(values).length > 0 ? values : undefined;
 }
 
+/**
+ * Loads the YAML reader when the `values` input is set: readConfig parses it synchronously, and
+ * only then is it needed (lib/yaml11.ts).
+ */
+export async function loadValuesReader(inputs: Inputs): Promise<void> {
+  if (inputs.raw('values').trim() !== '') await loadYaml11();
+}
+
 function readValues(inputs: Inputs): Record<string, unknown> | undefined {
   const text = inputs.optionalString('values', { multiline: true });
   if (!text) return undefined;
+  // YAML 1.1, as helm reads a values file: `enabled: yes` is true here as it is there.
+  const parse = yaml11Parser();
   let parsed: unknown;
   try {
-    // YAML 1.1, as helm reads a values file: `enabled: yes` is true here as it is there.
-    parsed = parseYaml(text, { version: '1.1' });
+    parsed = parse(text);
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     throw new InputError('values', `must be a YAML mapping of chart values: ${reason}`);

@@ -6,7 +6,7 @@ import { KubeClient } from '../lib/kube/index.js';
 import { tempDir } from '../lib/runner.js';
 import { STATE } from '../lib/state.js';
 import { registerSecret } from '../lib/secrets.js';
-import { checkLocalFiles, readConfig, type DeployConfig } from './config.js';
+import { checkLocalFiles, loadValuesReader, readConfig, type DeployConfig } from './config.js';
 import type { ClusterContext, Context, DeployResult } from './context.js';
 import { deleteRelease } from './delete.js';
 import { dryRun } from './dry-run.js';
@@ -36,6 +36,7 @@ export { CREATED_FOR_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './ow
 
 /** The action's entry point: inputs checked, then the work. */
 export async function main(inputs = new Inputs()): Promise<DeployResult | SweepResult> {
+  await loadValuesReader(inputs);
   const config = readConfig(inputs);
   checkLocalFiles(config);
   return config.action === 'sweep' ? runSweep(config) : run(config);
@@ -135,7 +136,7 @@ async function upgradeRelease(ctx: Context, namespace: PreparedNamespace): Promi
   // created just now holds no release).
   const revisions = namespace.state === 'created' ? [] : await releaseRevisions(ctx);
   const recovered = await recoverPendingRelease(ctx, revisions);
-  const generated = writeGeneratedValues(config, ctx.workDir);
+  const generated = await writeGeneratedValues(config, ctx.workDir);
   const plan: UpgradePlan = {
     ...ctx.target,
     chart: config.chart,

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { escapeSetValue, mergeSetValues } from '../lib/strvals.js';
+import { stringifyYaml11 } from '../lib/yaml11.js';
 import type { DeployConfig } from './config.js';
 
 /**
@@ -27,19 +27,65 @@ export function generatedValues(config: DeployConfig): Record<string, unknown> |
 }
 
 /**
- * Values as helm reads them: helm's YAML is 1.1, where unquoted `yes`, `on`, `y`, `off` are
- * booleans and `1_000` an integer, so a string like that is written quoted (YAML 1.2 would leave
- * it bare, and helm would turn a `set-string` annotation `on` into `true`).
+ * The values file's text. Values made of strings, integers, booleans, null, lists and mappings
+ * (every `set`/`set-string` line and the image, and most `values` inputs) are written as JSON,
+ * which helm's YAML reader takes as it is: every string quoted, so no `on` or `yes` turns into a
+ * boolean. Anything else (a float that JSON cannot write, a YAML timestamp or binary from the
+ * `values` input) is written as YAML 1.1, which loads the YAML library only then.
  */
-export function valuesYaml(values: Record<string, unknown>): string {
-  return toYaml(values, { version: '1.1' });
+export async function valuesFileText(values: Record<string, unknown>): Promise<string> {
+  return jsonForHelm(values) ?? (await stringifyYaml11(values));
 }
 
-export function writeGeneratedValues(config: DeployConfig, dir: string): string | undefined {
+/**
+ * Longer keys go to YAML instead: helm's YAML reader (go-yaml, like libyaml) refuses an implicit
+ * key of more than 1024 characters, and JSON has only implicit keys.
+ */
+const MAX_JSON_KEY = 1000;
+
+/**
+ * JSON as YAML reads it, or undefined for a value JSON cannot carry exactly. Characters YAML does
+ * not allow raw (DEL, C1 controls, NEL and the Unicode line and paragraph separators, which YAML
+ * 1.1 reads as line breaks, a byte-order mark) are written as escapes, which JSON and YAML share.
+ */
+export function jsonForHelm(value: unknown): string | undefined {
+  if (value === null || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return quoted(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+  if (Array.isArray(value)) return joined(value.map(jsonForHelm), '[', ']');
+  if (typeof value !== 'object' || !isPlainObject(value)) return undefined;
+  const entries = Object.entries(value).map(([key, item]) => {
+    const text = jsonForHelm(item);
+    return key.length > MAX_JSON_KEY || text === undefined ? undefined : `${quoted(key)}: ${text}`;
+  });
+  return joined(entries, '{', '}');
+}
+
+function joined(parts: (string | undefined)[], open: string, close: string): string | undefined {
+  return parts.some(part => part === undefined) ? undefined : `${open}${parts.join(', ')}${close}`;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff]/g,
+    char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
+}
+
+export async function writeGeneratedValues(
+  config: DeployConfig,
+  dir: string
+): Promise<string | undefined> {
   const values = generatedValues(config);
   if (!values) return undefined;
   const file = path.join(dir, 'slipway-values.yaml');
-  writeFileSync(file, valuesYaml(values), { mode: 0o600 });
+  writeFileSync(file, await valuesFileText(values), { mode: 0o600 });
   return file;
 }
 

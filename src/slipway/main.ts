@@ -3,6 +3,7 @@ import { readConfig as readBuildConfig } from '../buildpack-build/config.js';
 import {
   checkLocalFiles as checkDeployFiles,
   deployImage,
+  loadValuesReader,
   readConfig as readDeployConfig,
   type DeployConfig
 } from '../helm-deploy-namespace/config.js';
@@ -62,6 +63,7 @@ export async function main(root = new Inputs()): Promise<void> {
         throw new InputError(required, 'is required when chart is set (the deploy stage).');
       }
     }
+    await loadValuesReader(root);
     deployConfig = inRootTerms(DEPLOY_INPUTS, () => {
       const config = readDeployConfig(deployStageInputs(root, { action: 'deploy' }));
       checkDeployFiles(config);

@@ -1,13 +1,21 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
-import { generatedValues, valuesYaml } from '../../../src/helm-deploy-namespace/values.js';
+import {
+  generatedValues,
+  jsonForHelm,
+  valuesFileText
+} from '../../../src/helm-deploy-namespace/values.js';
 import { readConfig } from '../../../src/helm-deploy-namespace/config.js';
 import { Inputs } from '../../../src/lib/inputs.js';
+import { loadYaml11 } from '../../../src/lib/yaml11.js';
 
 const env = { GITHUB_WORKSPACE: '/ws' };
 const base = { release: 'app', namespace: 'pr-1', chart: './chart' };
 const config = (values: Record<string, string>) =>
   readConfig(new Inputs(name => ({ ...base, ...values })[name] ?? ''), env);
+
+// readConfig parses the `values` input with the YAML reader, which the action loads first.
+beforeAll(() => loadYaml11());
 
 describe('helm-deploy-namespace readConfig', () => {
   it('reads defaults', () => {
@@ -78,19 +86,41 @@ describe('helm-deploy-namespace readConfig', () => {
     });
   });
 
-  it('writes values as helm (YAML 1.1) reads them: yes/on/y/1_000 strings stay strings', () => {
+  it('writes values as helm (YAML 1.1) reads them: yes/on/y/1_000 strings stay strings', async () => {
     const values = generatedValues(
       config({ 'set-string': 'a.x=yes,a.y=on,a.z=y,a.n=1_000,a.o=off', set: 'b=true,c=7' })
     ) as Record<string, unknown>;
-    const text = valuesYaml(values);
-    expect(text).toContain('x: "yes"');
-    expect(text).toContain('"y": "on"'); // keys too: helm would read a bare y key as true
-    expect(text).toContain('"n": "1_000"');
+    const text = await valuesFileText(values);
+    // JSON: every string quoted, keys too (helm would read a bare y key as true).
+    expect(text).toBe(
+      '{"b": true, "c": 7, "a": {"x": "yes", "y": "on", "z": "y", "n": "1_000", "o": "off"}}'
+    );
     expect(parseYaml(text, { version: '1.1' })).toEqual({
       a: { x: 'yes', y: 'on', z: 'y', n: '1_000', o: 'off' },
       b: true,
       c: 7
     });
+  });
+
+  it('writes integers beyond 2^53 as digits, and escapes what YAML does not allow raw', async () => {
+    const big = 2n ** 63n - 1n;
+    const odd = 'del\u007f c1\u0085 ls\u2028 ps\u2029 bom\ufeff tab\t nl\n emoji \u{1f600}';
+    const text = await valuesFileText({ big, odd });
+    expect(text).toContain('"big": 9223372036854775807');
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029\ufeff\n]/);
+    expect(text).toContain(String.raw`del\u007f c1\u0085 ls\u2028 ps\u2029 bom\ufeff tab\t nl\n`);
+    expect(parseYaml(text, { version: '1.1', intAsBigInt: true })).toEqual({ big, odd });
+  });
+
+  it('writes YAML 1.1 for what JSON cannot carry: infinities, timestamps, very long keys', async () => {
+    const long = 'k'.repeat(1001);
+    for (const values of [{ f: Number.POSITIVE_INFINITY }, { t: new Date(0) }, { [long]: 1 }]) {
+      expect(jsonForHelm(values)).toBeUndefined();
+      const text = await valuesFileText(values);
+      expect(text.startsWith('{')).toBe(false);
+      expect(parseYaml(text, { version: '1.1' })).toEqual(values);
+    }
+    expect(await valuesFileText({ f: Number.POSITIVE_INFINITY })).toBe('f: .inf\n');
   });
 
   it('splits comma lists into assignments, as helm --set does', () => {
@@ -112,13 +142,12 @@ describe('helm-deploy-namespace readConfig', () => {
     });
   });
 
-  it('keeps hostile strings intact through the values file', () => {
+  it('keeps hostile strings intact through the values file', async () => {
     const hostile = 'a=b,c=--post-renderer=/bin/sh "q" \'s\' [x] {y} \\back\\slash #x: *alias';
     const escaped = hostile.replace(/[\\,{]/g, '\\$&');
     const values = generatedValues(config({ 'set-string': `message=${escaped}` }));
-    expect(
-      (parseYaml(valuesYaml(values ?? {}), { version: '1.1' }) as { message: string }).message
-    ).toBe(hostile);
+    const text = await valuesFileText(values ?? {});
+    expect((parseYaml(text, { version: '1.1' }) as { message: string }).message).toBe(hostile);
   });
 
   it('reads the smoke check', () => {

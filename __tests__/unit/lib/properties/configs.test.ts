@@ -1,4 +1,4 @@
-import { describe, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -9,6 +9,7 @@ import {
   readConfig as readDeployConfig
 } from '../../../../src/helm-deploy-namespace/config.js';
 import { Inputs, isValidLabelKey } from '../../../../src/lib/inputs.js';
+import { loadYaml11 } from '../../../../src/lib/yaml11.js';
 import { readConfig as readLoginConfig } from '../../../../src/registry-login-from-secret/config.js';
 import { readConfig as readSetupConfig } from '../../../../src/setup-buildctl/config.js';
 import {
@@ -199,6 +200,9 @@ const ACTIONS = [
     read: (inputs: Inputs) => readLoginConfig(inputs)
   }
 ] as const;
+
+// helm-deploy-namespace's readConfig parses `values` with the YAML reader its main loads first.
+beforeAll(() => loadYaml11());
 
 describe.each(ACTIONS)('$action readConfig', ({ action, base, read }) => {
   const names = inputNames(action);

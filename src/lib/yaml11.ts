@@ -1,0 +1,35 @@
+/**
+ * YAML 1.1, as helm reads a values file, with the `yaml` package. It is 121 KiB of a bundle and
+ * ≈ 10 ms of start-up, and most deploys never need it (their values file is written as JSON,
+ * values.ts), so it is imported only for a `values` input: `loadYaml11` runs before the inputs
+ * are read, then `parseYaml11` is synchronous like the rest of the input checks.
+ */
+let yaml: typeof import('yaml') | undefined;
+
+export async function loadYaml11(): Promise<void> {
+  yaml ??= await import('yaml');
+}
+
+function loaded(): typeof import('yaml') {
+  if (!yaml) throw new Error('The YAML 1.1 reader was used before loadYaml11() loaded it.');
+  return yaml;
+}
+
+/**
+ * The parser (`enabled: yes` is true and `1_000` an integer here, as in helm). Asking for it
+ * before `loadYaml11` is a bug, thrown as such here rather than from the parse, where it could be
+ * mistaken for a bad input.
+ */
+export function yaml11Parser(): (text: string) => unknown {
+  const { parse } = loaded();
+  return text => parse(text, { version: '1.1' });
+}
+
+/**
+ * Values as YAML 1.1: a string such as `on`, `yes`, `y` or `1_000` is written quoted (YAML 1.2
+ * would leave it bare, and helm would read a `set-string` annotation `on` as `true`).
+ */
+export async function stringifyYaml11(values: unknown): Promise<string> {
+  await loadYaml11();
+  return loaded().stringify(values, { version: '1.1' });
+}
