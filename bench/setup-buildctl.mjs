@@ -20,6 +20,11 @@ export default async function setupBuildctl({ root, runs }) {
   const base = mkdtempSync(path.join(tmpdir(), 'bench-setup-'));
   const warm = path.join(base, 'warm');
   let cold = '';
+  // Each cold run gets an empty runner directory (an empty tool cache); the last one is removed.
+  const freshDir = prefix => {
+    if (cold) rmSync(cold, { recursive: true, force: true });
+    cold = mkdtempSync(path.join(base, prefix));
+  };
   try {
     const result = await sideBySide({
       runs,
@@ -29,10 +34,7 @@ export default async function setupBuildctl({ root, runs }) {
       },
       b: {
         label: 'cold install',
-        before: () => {
-          if (cold) rmSync(cold, { recursive: true, force: true });
-          cold = mkdtempSync(path.join(base, 'cold-'));
-        },
+        before: () => freshDir('cold-'),
         fn: () => runActionBundle(root, 'setup-buildctl', inputs, cold)
       }
     });
@@ -40,18 +42,12 @@ export default async function setupBuildctl({ root, runs }) {
       runs,
       a: {
         label: 'action, cold install',
-        before: () => {
-          if (cold) rmSync(cold, { recursive: true, force: true });
-          cold = mkdtempSync(path.join(base, 'cold-'));
-        },
+        before: () => freshDir('cold-'),
         fn: () => runActionBundle(root, 'setup-buildctl', inputs, cold)
       },
       b: {
         label: 'raw curl + sha256sum + tar -xzf + buildctl debug workers',
-        before: () => {
-          if (cold) rmSync(cold, { recursive: true, force: true });
-          cold = mkdtempSync(path.join(base, 'raw-'));
-        },
+        before: () => freshDir('raw-'),
         fn: () => rawInstall(facts, cold)
       }
     });
