@@ -24,6 +24,7 @@ import {
   registryManifestDigest,
   type RegistryCredential
 } from '../lib/registry/index.js';
+import { builtin } from '../lib/builtins.js';
 import { dockerConfigDir, tempDir } from '../lib/runner.js';
 import { registerSecret } from '../lib/secrets.js';
 import type { BuildConfig } from './config.js';
@@ -85,7 +86,7 @@ async function buildIn(
       authFile,
       metadataFile: path.join(work, 'metadata.json'),
       // node:crypto loaded here rather than at start-up (≈ 5 ms in Node 24, before the build).
-      nonce: process.getBuiltinModule('node:crypto').randomUUID()
+      nonce: builtin.crypto().randomUUID()
     }),
     path.join(work, 'metadata.json'),
     { timeoutMs: Math.max(1000, deadline - Date.now()) }

@@ -4,6 +4,7 @@ import { SlipwayError } from '../lib/errors.js';
 import { KubeClient } from '../lib/kube/index.js';
 import { poll } from '../lib/retry.js';
 import { formatDuration } from '../lib/summary.js';
+import { builtin } from '../lib/builtins.js';
 
 /**
  * `addr: kubernetes`: buildkitd as a pod in the cluster the runner is connected to — the seed's
@@ -118,7 +119,7 @@ export async function startKubernetesBuilder(
     context: options.context
   });
   const namespace = options.namespace ?? kube.target.namespace;
-  const name = `slipway-buildkitd-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
+  const name = `slipway-buildkitd-${builtin.crypto().randomBytes(4).toString('hex')}`;
   const configMap = options.config ? name : undefined;
   const builder: KubernetesBuilder = {
     namespace,

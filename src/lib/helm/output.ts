@@ -1,3 +1,5 @@
+import { builtin } from '../builtins.js';
+
 /** Helm's answers parsed: its version, `status`/`history -o json`, release records, manifests. */
 
 /** `v3.17.3+ge4da497` / `v4.1.4` → version and major; undefined for anything else. */
@@ -84,8 +86,7 @@ export function decodeReleaseRecord(apiValue: string): ReleaseStatus {
   const helmEncoded = Buffer.from(apiValue, 'base64').toString('latin1');
   let raw = Buffer.from(helmEncoded, 'base64');
   // helm gzips every record it writes; an older, uncompressed one is read as it is.
-  if (raw[0] === 0x1f && raw[1] === 0x8b)
-    raw = process.getBuiltinModule('node:zlib').gunzipSync(raw);
+  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = builtin.zlib().gunzipSync(raw);
   return parseReleaseStatus(raw.toString('utf8'));
 }
 
@@ -140,7 +141,7 @@ export function newestRevision(history: readonly RevisionState[]): RevisionState
 
 /** sha256 of the release's rendered manifest: equal digests mean an identical deployment. */
 export function manifestDigest(manifest: string): string {
-  return `sha256:${process.getBuiltinModule('node:crypto').createHash('sha256').update(manifest.trim()).digest('hex')}`;
+  return `sha256:${builtin.crypto().createHash('sha256').update(manifest.trim()).digest('hex')}`;
 }
 
 export interface ManifestResource {

@@ -3,6 +3,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { SlipwayError } from '../errors.js';
 import type { KubeClient } from './client.js';
 import { apiCode } from './errors.js';
+import { builtin } from '../builtins.js';
 
 /**
  * A Kubernetes Lease (coordination.k8s.io/v1) as a lock across runners: created or taken with
@@ -31,7 +32,7 @@ export function runHolder(env: Record<string, string | undefined> = process.env)
   const run = [env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT, env.GITHUB_JOB]
     .map(part => part || '-')
     .join('/');
-  return `${run}/${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
+  return `${run}/${builtin.crypto().randomBytes(4).toString('hex')}`;
 }
 
 function read(kube: KubeClient, spec: LeaseSpec): Promise<V1Lease | undefined> {

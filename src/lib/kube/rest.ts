@@ -1,4 +1,5 @@
 import type { Agent, AgentOptions, RequestOptions } from 'node:https';
+import { builtin } from '../builtins.js';
 import type { KubeTarget } from './config.js';
 import { RESOURCES, type ResourceType } from './errors.js';
 
@@ -78,17 +79,6 @@ const TLS_FIELDS = [
 ] as const;
 
 const keptAlive = new Map<string, Agent>();
-
-/**
- * node:http, node:https and node:crypto load at the first request (≈ 10–20 ms at start-up): a
- * step that could talk to a cluster but does not (setup-buildctl with a remote builder) never
- * loads them.
- */
-const builtin = {
-  http: () => process.getBuiltinModule('node:http'),
-  https: () => process.getBuiltinModule('node:https'),
-  crypto: () => process.getBuiltinModule('node:crypto')
-};
 
 /**
  * client-node's agent opens a new TLS connection for every request (no keep-alive): ≈ 4 ms of

@@ -1,13 +1,4 @@
-/**
- * node:http, node:https and node:tls are loaded when a request is first made (≈ 10 ms together in
- * Node 24): the build action, which checks a pushed digest only after buildctl has run, then
- * starts buildctl without loading them.
- */
-const builtin = {
-  http: () => process.getBuiltinModule('node:http'),
-  https: () => process.getBuiltinModule('node:https'),
-  tls: () => process.getBuiltinModule('node:tls')
-};
+import { builtin } from '../builtins.js';
 
 /** The HTTP the registry check needs: a request function tests replace, and one on node:http(s). */
 
