@@ -216,7 +216,8 @@ export async function installArchive(request: InstallRequest): Promise<Installed
   core.info(`Downloading ${request.tool} ${request.version} from ${request.url}`);
   const sha256 = typeof request.sha256 === 'string' ? request.sha256 : await request.sha256();
   const archive = await downloadVerified(request.url, sha256, request.auth);
-  if (request.executablesOnly && !request.url.endsWith('.zip')) {
+  const zip = request.url.endsWith('.zip');
+  if (request.executablesOnly && !zip) {
     try {
       return { dir: await cacheExecutables(request, archive), cacheHit: false };
     } finally {
@@ -224,9 +225,7 @@ export async function installArchive(request: InstallRequest): Promise<Installed
     }
   }
   const tc = await loadToolCache();
-  const extracted = request.url.endsWith('.zip')
-    ? await tc.extractZip(archive)
-    : await tc.extractTar(archive);
+  const extracted = zip ? await tc.extractZip(archive) : await tc.extractTar(archive);
   for (const executable of request.executables)
     await chmod(path.join(extracted, executable), 0o755).catch(() => {
       throw new SlipwayError(
@@ -255,15 +254,16 @@ async function cacheExecutables(request: InstallRequest, archive: string): Promi
   ]);
   // Loaded on a cache miss only, like tool-cache.
   const { extractMembers } = await import('./archive.js');
-  const missing = await extractMembers(archive, dir, request.executables).catch(
-    async (error: unknown) => {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    }
-  );
-  if (missing.length > 0) {
+  try {
+    const missing = await extractMembers(archive, dir, request.executables);
+    if (missing.length > 0)
+      throw new SlipwayError(
+        `The ${request.tool} archive from ${request.url} has no ${missing[0]}.`
+      );
+  } catch (error) {
+    // Nothing half-extracted stays in the cache.
     await rm(dir, { recursive: true, force: true });
-    throw new SlipwayError(`The ${request.tool} archive from ${request.url} has no ${missing[0]}.`);
+    throw error;
   }
   for (const executable of request.executables) await chmod(path.join(dir, executable), 0o755);
   await writeFile(`${dir}.complete`, '');

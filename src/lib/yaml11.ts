@@ -2,7 +2,7 @@
  * YAML 1.1, as helm reads a values file, with the `yaml` package. It is 121 KiB of a bundle and
  * ≈ 10 ms of start-up, and most deploys never need it (their values file is written as JSON,
  * values.ts), so it is imported only for a `values` input: `loadYaml11` runs before the inputs
- * are read, then `parseYaml11` is synchronous like the rest of the input checks.
+ * are read, then `yaml11Parser` parses synchronously like the rest of the input checks.
  */
 let yaml: typeof import('yaml') | undefined;
 
