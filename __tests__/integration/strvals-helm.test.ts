@@ -80,16 +80,26 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** `helm template` of the echo chart with `args` added: the values it rendered, canonical. */
+async function renderedValues(helm: string, args: string[]): Promise<string> {
+  const { stdout } = await run(
+    helm,
+    ['template', 'r', chart, '--show-only', 'templates/values.yaml', ...args],
+    { env: helmHome, maxBuffer: 64 << 20 }
+  );
+  const manifest = parseYaml(stdout) as { data: { json: string } };
+  const json = Buffer.from(manifest.data.json, 'base64').toString('utf8');
+  // YAML 1.2 reads JSON; intAsBigInt keeps helm's int64 exact.
+  return canonical(parseYaml(json, { intAsBigInt: true }));
+}
+
 async function helmOutcome(helm: string, c: Case): Promise<Outcome> {
-  const args = ['template', 'r', chart, '--show-only', 'templates/values.yaml'];
-  for (const line of c.set) args.push(`--set=${line}`);
-  for (const line of c.setString) args.push(`--set-string=${line}`);
+  const args = [
+    ...c.set.map(line => `--set=${line}`),
+    ...c.setString.map(line => `--set-string=${line}`)
+  ];
   try {
-    const { stdout } = await run(helm, args, { env: helmHome, maxBuffer: 64 << 20 });
-    const manifest = parseYaml(stdout) as { data: { json: string } };
-    const json = Buffer.from(manifest.data.json, 'base64').toString('utf8');
-    // YAML 1.2 reads JSON; intAsBigInt keeps helm's int64 exact.
-    return { ok: true, values: canonical(parseYaml(json, { intAsBigInt: true })) };
+    return { ok: true, values: await renderedValues(helm, args) };
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr;
     if (stderr === undefined || !/Error: failed parsing --set/.test(stderr)) throw error;
@@ -107,11 +117,7 @@ async function helmOutcome(helm: string, c: Case): Promise<Outcome> {
 async function valuesFileOutcome(helm: string, c: Case, name: string): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, await valuesFileText(mergeSetValues(undefined, c.set, c.setString)));
-  const args = ['template', 'r', chart, '--show-only', 'templates/values.yaml', '-f', file];
-  const { stdout } = await run(helm, args, { env: helmHome, maxBuffer: 64 << 20 });
-  const manifest = parseYaml(stdout) as { data: { json: string } };
-  const json = Buffer.from(manifest.data.json, 'base64').toString('utf8');
-  return canonical(parseYaml(json, { intAsBigInt: true }));
+  return renderedValues(helm, ['-f', file]);
 }
 
 /** A canonical rendering with every integer as helm reads it from a values file (float64). */
