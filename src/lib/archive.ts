@@ -150,15 +150,17 @@ export async function extractMembers(
       const name = memberName(nextName ?? (prefix ? `${prefix}/${ownName}` : ownName));
       nextName = undefined;
       const regularFile = type === '0' || type === '\0' || type === '7';
+      let written = 0;
       if (regularFile && wanted.has(name)) {
         const mode = headerNumber(header.subarray(100, 108)) & 0o777;
         await writeFrom(reader, path.join(dest, name), size, mode, archive);
         wanted.delete(name);
-        if ((await reader.skip(padded - size)) < padded - size && wanted.size > 0)
-          throw new TruncatedArchive(archive);
-      } else if ((await reader.skip(padded)) < padded) {
-        throw new TruncatedArchive(archive);
+        written = size;
+        if (wanted.size === 0) break;
       }
+      // The rest of the entry (all of it, or the padding after a file written).
+      if ((await reader.skip(padded - written)) < padded - written)
+        throw new TruncatedArchive(archive);
     }
   } finally {
     stream.destroy();
