@@ -27,9 +27,17 @@
 //
 // @actions/core imports, at the top of every action, its OIDC client (and through it
 // @actions/http-client, tunnel, node:http, node:https and node:tls) only for getIDToken(), which
-// Slipway never calls, and node:crypto only for the random delimiter of a multi-line output or
-// state value. Both are loaded when first used instead (crypto through process.getBuiltinModule,
-// synchronous): a step whose own work needs neither starts its tool without loading them.
+// Slipway never calls, and node:crypto only for the random delimiter of an output, state or
+// environment value. Both are loaded when first used instead (crypto through
+// process.getBuiltinModule, synchronous): a step whose own work needs neither starts its tool
+// without loading them.
+//
+// That delimiter (`name<<ghadelimiter_<uuid>` … value … delimiter) was written for every value, so
+// the `isPost` state every action saves first loaded node:crypto (~4 ms) before any log line. A
+// value without CR or LF, under a plain name, is written as the runner's one-line form `name=value`
+// instead: the runner and act split such a line at its first `=` and take the rest of the line,
+// unchanged, as the value; with no line break in it, the value cannot start another command.
+// Values with a line break keep the random delimiter.
 //
 // node:assert (~3 ms to load in Node 24, before every action's first log line) was loaded only
 // for tunnel (http-client's proxy tunnels), which requires it and never uses it, and for
@@ -59,6 +67,25 @@ export const patches = [
     to:
       '/* slipway: node:crypto loaded when a delimiter is needed, see scripts/patch-deps.mjs */ ' +
       "const crypto = { randomUUID: () => process.getBuiltinModule('crypto').randomUUID() };"
+  },
+  {
+    file: 'node_modules/@actions/core/lib/file-command.js',
+    from: 'export function prepareKeyValueMessage(key, value) {\n',
+    to:
+      'export function prepareKeyValueMessage(key, value) {\n' +
+      '    const line = singleLineMessage(key, value); /* slipway: see scripts/patch-deps.mjs */\n' +
+      '    if (line !== undefined) return line;\n'
+  },
+  {
+    file: 'node_modules/@actions/core/lib/file-command.js',
+    from: '//# sourceMappingURL=file-command.js.map',
+    to:
+      '/* slipway: see scripts/patch-deps.mjs */\n' +
+      'function singleLineMessage(key, value) {\n' +
+      '    const text = toCommandValue(value);\n' +
+      '    return /^[A-Za-z0-9_-]+$/.test(key) && !/[\\r\\n]/.test(text) ? `${key}=${text}` : undefined;\n' +
+      '}\n' +
+      '//# sourceMappingURL=file-command.js.map'
   },
   {
     file: 'node_modules/tunnel/lib/tunnel.js',

@@ -74,23 +74,34 @@ export function inputEnv(inputs: Record<string, string>): Record<string, string>
 
 /** Parses the runner's file-command format: `name=value` lines or `name<<DELIM … DELIM` blocks. */
 export function parseFileCommands(text: string): Record<string, string> {
-  const result: Record<string, string> = {};
+  return Object.fromEntries(fileCommandEntries(text).map(entry => [entry.name, entry.value]));
+}
+
+/**
+ * Every entry of a file-command file in order, with the form it was written in. The runner's rule:
+ * a line whose first `=` comes before any `<<` is `name=value` (the rest of the line, unchanged);
+ * else `name<<DELIM` starts a block ending at a line that is exactly DELIM.
+ */
+export function fileCommandEntries(
+  text: string
+): Array<{ name: string; value: string; form: 'line' | 'delimited' }> {
+  const entries: Array<{ name: string; value: string; form: 'line' | 'delimited' }> = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
     if (line === '') continue;
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name = '', delimiter] = heredoc;
+    const eq = line.indexOf('=');
+    const heredoc = line.indexOf('<<');
+    if (eq > 0 && (heredoc < 0 || eq < heredoc)) {
+      entries.push({ name: line.slice(0, eq), value: line.slice(eq + 1), form: 'line' });
+    } else if (heredoc > 0) {
+      const delimiter = line.slice(heredoc + 2);
       const value: string[] = [];
       for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
-      result[name] = value.join('\n');
-    } else {
-      const eq = line.indexOf('=');
-      if (eq > 0) result[line.slice(0, eq)] = line.slice(eq + 1);
+      entries.push({ name: line.slice(0, heredoc), value: value.join('\n'), form: 'delimited' });
     }
   }
-  return result;
+  return entries;
 }
 
 function readIfExists(file: string): string {

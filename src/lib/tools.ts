@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import semver from 'semver';
+import { semver } from './semver.js';
 import { InputError, SlipwayError } from './errors.js';
 import { quoteValue } from './inputs.js';
 import { builtin } from './builtins.js';

@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as core from '@actions/core';
 import { STATE, stateKeyNames } from '../../../src/lib/state.js';
+import { fileCommandEntries } from '../../helpers/action-runner.js';
 import { captureStdout } from '../../helpers/capture.js';
 
 const saved = { ...process.env };
@@ -46,13 +48,32 @@ describe('STATE', () => {
       });
       STATE.deploy.inFlight.clear();
     });
-    const saved = readFileSync(process.env.GITHUB_STATE ?? '', 'utf8');
+    const saved = fileCommandEntries(readFileSync(process.env.GITHUB_STATE ?? '', 'utf8'));
     expect(output).toBe('');
-    expect(saved).toContain('setup_buildkitd_dir<<');
-    expect(saved).toMatch(/setup_buildkitd_pid<<(\S+)\n4242\n\1\n/);
-    expect(saved).toMatch(
-      /deploy_in_flight<<(\S+)\n\{"release":"web","namespace":"pr-1","helm":\{"path":"\/bin\/helm","version":"v4.1.4","major":4\},"latest":3,"deployed":2,"timeoutMs":1000,"atomic":true\}\n\1\n/
-    );
-    expect(saved).toMatch(/deploy_in_flight<<(\S+)\n\n\1\n$/);
+    // One-line values in the runner's `name=value` form: no random delimiter, so no node:crypto
+    // at start-up (scripts/patch-deps.mjs).
+    expect(saved).toEqual([
+      { name: 'setup_buildkitd_dir', value: '/tmp/bk', form: 'line' },
+      { name: 'setup_buildkitd_pid', value: '4242', form: 'line' },
+      {
+        name: 'deploy_in_flight',
+        value:
+          '{"release":"web","namespace":"pr-1","helm":{"path":"/bin/helm","version":"v4.1.4","major":4},"latest":3,"deployed":2,"timeoutMs":1000,"atomic":true}',
+        form: 'line'
+      },
+      { name: 'deploy_in_flight', value: '', form: 'line' }
+    ]);
+  });
+
+  it('keeps the random delimiter for a value with a line break, which a one-line entry cannot hold', () => {
+    const file = process.env.GITHUB_STATE ?? '';
+    core.saveState('notes', 'first\nsecond=2\r');
+    core.saveState('odd name', 'x');
+    const text = readFileSync(file, 'utf8');
+    expect(fileCommandEntries(text)).toEqual([
+      { name: 'notes', value: 'first\nsecond=2\r', form: 'delimited' },
+      { name: 'odd name', value: 'x', form: 'delimited' }
+    ]);
+    expect(text).toMatch(/^notes<<ghadelimiter_[0-9a-f-]{36}\n/);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STATE } from '../../../src/lib/state.js';
 import { main, post } from '../../../src/registry-login-from-secret/main.js';
+import { fileCommandEntries } from '../../helpers/action-runner.js';
 import { captureStdout } from '../../helpers/capture.js';
 
 /**
@@ -39,9 +40,9 @@ describe('post', () => {
     setState(STATE_PREVIOUS, '/home/runner/.docker-custom');
     const { output } = await captureStdout(post);
     expect(existsSync(dir)).toBe(false);
-    expect(readFileSync(envFile, 'utf8')).toMatch(
-      /^DOCKER_CONFIG<<(.+)\n\/home\/runner\/\.docker-custom\n\1\n$/
-    );
+    expect(fileCommandEntries(readFileSync(envFile, 'utf8'))).toEqual([
+      { name: 'DOCKER_CONFIG', value: '/home/runner/.docker-custom', form: 'line' }
+    ]);
     expect(output).toContain(`Removed ${dir} and restored DOCKER_CONFIG.`);
   });
 
@@ -49,7 +50,9 @@ describe('post', () => {
     setState(STATE_DIR, mkdtempSync(path.join(root, 'slipway-docker-config-')));
     setState(STATE_PREVIOUS, '<unset>');
     await captureStdout(post);
-    expect(readFileSync(envFile, 'utf8')).toMatch(/^DOCKER_CONFIG<<(.+)\n\n\1\n$/);
+    expect(fileCommandEntries(readFileSync(envFile, 'utf8'))).toEqual([
+      { name: 'DOCKER_CONFIG', value: '', form: 'line' }
+    ]);
   });
 
   it('refuses to delete a directory it did not create', async () => {

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import path from 'node:path';
-import semver from 'semver';
+import { semver } from '../semver.js';
 import { SlipwayError } from '../errors.js';
 import { findOnPath } from '../exec.js';
 import { fetchReleases, resolveVersion } from '../github.js';
