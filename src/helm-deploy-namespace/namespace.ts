@@ -44,7 +44,9 @@ export async function prepareNamespace(ctx: ClusterContext): Promise<PreparedNam
   const annotations = existing
     ? { ...config.namespaceAnnotations, ...expiry }
     : { ...config.namespaceAnnotations, [CREATED_FOR_ANNOTATION]: config.release, ...expiry };
-  const state = await kube.ensureNamespace(config.namespace, labels, annotations);
+  const state = await kube.ensureNamespace(config.namespace, labels, annotations, {
+    namespace: existing
+  });
   core.info(
     `Namespace ${config.namespace}: ${state}${expiresAt ? `, expires at ${expiresAt}` : ''}`
   );

@@ -455,6 +455,21 @@ describe('KubeClient against a fake API server', () => {
     expect(await client.deleteNamespace('preview-1')).toBe(false);
   });
 
+  it('ensureNamespace takes the namespace its caller has just read instead of reading it again', async () => {
+    const calls: string[] = [];
+    const server = await fakeApiServer(req => {
+      calls.push(`${req.method} ${req.url}`);
+      return req.method === 'PATCH'
+        ? { status: 200, json: { kind: 'Namespace' } }
+        : { status: 500, json: status(500, 'InternalError') };
+    });
+    const client = await KubeClient.connect({ kubeconfig: writeKubeconfig(server.url) });
+    const namespace = { metadata: { name: 'n', labels: { a: '1' } } };
+    expect(await client.ensureNamespace('n', { a: '1' }, {}, { namespace })).toBe('unchanged');
+    expect(await client.ensureNamespace('n', { a: '2' }, {}, { namespace })).toBe('updated');
+    expect(calls).toEqual(['PATCH /api/v1/namespaces/n']);
+  });
+
   it('ensureNamespace patches when another writer created it first (409)', async () => {
     let created = false;
     const server = await fakeApiServer(req => {

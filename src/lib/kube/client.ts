@@ -157,13 +157,17 @@ export class KubeClient {
     return this.find('Namespace', undefined, name);
   }
 
-  /** Creates the namespace or patches its labels/annotations; idempotent. */
+  /**
+   * Creates the namespace or patches its labels/annotations; idempotent. `read`: the namespace as
+   * the caller has just read it (`readNamespace`), so it is not asked for twice.
+   */
   async ensureNamespace(
     name: string,
     labels: Record<string, string> = {},
-    annotations: Record<string, string> = {}
+    annotations: Record<string, string> = {},
+    read?: { namespace: V1Namespace | undefined }
   ): Promise<EnsureNamespaceResult> {
-    const existing = await this.readNamespace(name);
+    const existing = read ? read.namespace : await this.readNamespace(name);
     if (!existing) {
       const created = await this.createNamespace(name, labels, annotations);
       if (created) return 'created';
