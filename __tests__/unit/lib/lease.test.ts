@@ -36,6 +36,23 @@ function holderOf(): string {
   ]);
 }
 
+/** `client` with a log of the lease calls made through it (find = a read, write, remove). */
+function counted(client: KubeClient): { client: KubeClient; calls: string[] } {
+  const calls: string[] = [];
+  const proxy = new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || !['find', 'write', 'remove'].includes(String(property)))
+        return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    }
+  });
+  return { client: proxy, calls };
+}
+
 describe('deploy lease', () => {
   it('names the run that holds it', () => {
     expect(
@@ -61,6 +78,24 @@ describe('deploy lease', () => {
     await first.release();
     await (await second).release();
     expect(holderOf()).toBe('');
+  }, 60_000);
+
+  it('is taken with one create and released with one delete when nobody else holds it', async () => {
+    const { client, calls } = counted(kube);
+    const held = await acquireLease(client, lease('run-fast'), 0);
+    expect(holderOf()).toBe('run-fast');
+    await held.release();
+    expect(holderOf()).toBe('');
+    expect(calls).toEqual(['write', 'remove']);
+  }, 60_000);
+
+  it('is still released when it was written after its holder last wrote it (read, then deleted)', async () => {
+    const { client, calls } = counted(kube);
+    const held = await acquireLease(client, lease('run-touched'), 0);
+    kubectl(['-n', namespace, 'annotate', 'lease', 'slipway-deploy-web', 'touched=yes']);
+    await held.release();
+    expect(holderOf()).toBe('');
+    expect(calls).toEqual(['write', 'remove', 'find', 'remove']);
   }, 60_000);
 
   it('is taken over when its holder stopped renewing it, and only its holder releases it', async () => {

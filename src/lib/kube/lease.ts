@@ -56,8 +56,12 @@ function microTime(value: Date | string = new Date()): Date {
   return new MicroTime(value);
 }
 
-/** Writes the lease held by us; false when another writer got there first (409). */
-async function write(kube: KubeClient, spec: LeaseSpec, current?: V1Lease): Promise<boolean> {
+/** Writes the lease held by us: the lease written, or undefined when another writer got there first (409). */
+async function write(
+  kube: KubeClient,
+  spec: LeaseSpec,
+  current?: V1Lease
+): Promise<V1Lease | undefined> {
   const { namespace, name } = spec;
   const now = microTime();
   const body: V1Lease = {
@@ -75,10 +79,9 @@ async function write(kube: KubeClient, spec: LeaseSpec, current?: V1Lease): Prom
   } as V1Lease;
   try {
     // Replaced when read before (its resourceVersion makes a concurrent write fail with 409).
-    await kube.write('Lease', namespace, body);
-    return true;
+    return await kube.write('Lease', namespace, body);
   } catch (error) {
-    if (apiCode(error) === 409) return false;
+    if (apiCode(error) === 409) return undefined;
     throw error;
   }
 }
@@ -97,20 +100,26 @@ export async function acquireLease(
 ): Promise<HeldLease> {
   const deadline = Date.now() + timeoutMs;
   let waitingFor: string | undefined;
+  // The first attempt creates the lease without reading it: a released lease is deleted, so one
+  // exists only while another run deploys the release; its create then fails with 409, and the
+  // loop reads who holds it.
+  let assumeFree = true;
   for (;;) {
-    const current = await read(kube, spec);
+    const current = assumeFree ? undefined : await read(kube, spec);
+    assumeFree = false;
     const holder = current?.spec?.holderIdentity;
     const free = !current || !holder || holder === spec.holder;
     const expired = current !== undefined && !free && expiresAt(current) < Date.now();
     if (free || expired) {
-      if (await write(kube, spec, current)) {
+      const written = await write(kube, spec, current);
+      if (written) {
         if (expired) {
           core.warning(
             `Took over lease ${spec.name} from ${holder}, which stopped renewing it at ${new Date(expiresAt(current) - (current.spec?.leaseDurationSeconds ?? 0) * 1000).toISOString()}.`
           );
         }
         core.info(`Holding lease ${spec.name} in ${spec.namespace} as ${spec.holder}`);
-        return hold(kube, spec);
+        return hold(kube, spec, written);
       }
       continue;
     }
@@ -133,14 +142,17 @@ export async function acquireLease(
   }
 }
 
-function hold(kube: KubeClient, spec: LeaseSpec): HeldLease {
+function hold(kube: KubeClient, spec: LeaseSpec, written: V1Lease): HeldLease {
+  // The resourceVersion of this run's last write: the release deletes on it without reading.
+  let lastWritten = written.metadata?.resourceVersion;
   const timer = setInterval(() => {
     void read(kube, spec)
       .then(current =>
-        current?.spec?.holderIdentity === spec.holder ? write(kube, spec, current) : false
+        current?.spec?.holderIdentity === spec.holder ? write(kube, spec, current) : undefined
       )
       .then(renewed => {
-        if (!renewed) core.warning(`Lease ${spec.name} is no longer held by this run.`);
+        if (renewed) lastWritten = renewed.metadata?.resourceVersion;
+        else core.warning(`Lease ${spec.name} is no longer held by this run.`);
       })
       .catch(error => core.warning(`Renewing lease ${spec.name} failed: ${String(error)}`));
   }, RENEW_MS);
@@ -148,25 +160,46 @@ function hold(kube: KubeClient, spec: LeaseSpec): HeldLease {
   return {
     release: async () => {
       clearInterval(timer);
-      await releaseLease(kube, spec);
+      await releaseLease(kube, spec, lastWritten);
     }
   };
 }
 
-/** Deletes the lease when `spec.holder` still holds it (the post step calls this again). */
-export async function releaseLease(kube: KubeClient, spec: LeaseSpec): Promise<boolean> {
+/**
+ * Deletes the lease when `spec.holder` still holds it (the post step calls this again).
+ * `lastWritten`: the resourceVersion of the holder's last write, when known: the lease is deleted
+ * on it without being read first. If anyone wrote since (a renewal of this run still finishing,
+ * or a takeover), that delete fails and the lease is read to see who holds it now.
+ */
+export async function releaseLease(
+  kube: KubeClient,
+  spec: LeaseSpec,
+  lastWritten?: string
+): Promise<boolean> {
+  if (lastWritten !== undefined) {
+    const outcome = await deleteAtVersion(kube, spec, lastWritten);
+    if (outcome !== 'written since') return outcome;
+  }
   const current = await read(kube, spec);
   if (current?.spec?.holderIdentity !== spec.holder) return false;
+  return (await deleteAtVersion(kube, spec, current.metadata?.resourceVersion)) === true;
+}
+
+/** Deletes the lease if it is still at `resourceVersion`; false when it is gone. */
+async function deleteAtVersion(
+  kube: KubeClient,
+  spec: LeaseSpec,
+  resourceVersion: string | undefined
+): Promise<boolean | 'written since'> {
   const { namespace, name } = spec;
   try {
     const deleted = await kube.remove('Lease', namespace, name, {
-      body: { preconditions: { resourceVersion: current.metadata?.resourceVersion } }
+      body: { preconditions: { resourceVersion } }
     });
     if (deleted) core.info(`Released lease ${name}`);
     return deleted;
   } catch (error) {
-    // Renewed or taken over since it was read: no longer ours to delete.
-    if (apiCode(error) === 409) return false;
+    if (apiCode(error) === 409) return 'written since';
     throw error;
   }
 }
