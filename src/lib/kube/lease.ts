@@ -56,7 +56,10 @@ function microTime(value: Date | string = new Date()): Date {
   return new MicroTime(value);
 }
 
-/** Writes the lease held by us: the lease written, or undefined when another writer got there first (409). */
+/**
+ * Writes the lease held by us: the lease as written, or undefined when another writer got there
+ * first (409).
+ */
 async function write(
   kube: KubeClient,
   spec: LeaseSpec,
