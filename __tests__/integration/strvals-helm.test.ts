@@ -394,4 +394,16 @@ describe.each([
     expect(report.refused).toBeGreaterThan(20);
     expect(report.valuesFiles).toBeGreaterThan(3);
   }, 600_000);
+
+  it(`reads every character of the YAML values file written for what JSON cannot carry (helm ${major})`, async () => {
+    // A timestamp sends the values file to YAML 1.1 (values.ts); helm refuses raw DEL and C1
+    // characters there ("control characters are not allowed"), so they must come out escaped.
+    const odd = 'del\u007f nel\u0085 c1\u009f ls\u2028 ps\u2029 bom\ufeff tab\t back\\\u007f';
+    const values = { t: new Date(0), odd, ['k\u0085ey']: 'v' };
+    const file = path.join(dir, `fallback-${major}.yaml`);
+    writeFileSync(file, await valuesFileText(values));
+    expect(await renderedValues(stackFact(fact), ['-f', file])).toBe(
+      canonical({ t: '1970-01-01', odd, ['k\u0085ey']: 'v' })
+    );
+  }, 60_000);
 });

@@ -26,10 +26,36 @@ export function yaml11Parser(): (text: string) => unknown {
 }
 
 /**
+ * Characters helm refuses raw in a values file (DEL and the C1 controls: "control characters are
+ * not allowed"), or reads as a line break or drops (NEL, U+2028, U+2029, the BOM), which `yaml`
+ * writes raw, even inside double quotes.
+ */
+const RAW_REFUSED = /[\u007f-\u009f\u2028\u2029\ufeff]/;
+
+/**
  * Values as YAML 1.1: a string such as `on`, `yes`, `y` or `1_000` is written quoted (YAML 1.2
- * would leave it bare, and helm would read a `set-string` annotation `on` as `true`).
+ * would leave it bare, and helm would read a `set-string` annotation `on` as `true`). A string
+ * (value or key) holding a character of RAW_REFUSED is written double-quoted, unfolded, with that
+ * character as a `\uXXXX` escape; only such scalars hold one, so the escapes land nowhere else.
  */
 export async function stringifyYaml11(values: unknown): Promise<string> {
   await loadYaml11();
-  return loaded().stringify(values, { version: '1.1' });
+  const { Document, visit } = loaded();
+  const document = new Document(values, { version: '1.1' });
+  let refused = false;
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && RAW_REFUSED.test(node.value)) {
+        node.type = 'QUOTE_DOUBLE';
+        refused = true;
+      }
+    }
+  });
+  if (!refused) return document.toString();
+  return document
+    .toString({ lineWidth: 0 })
+    .replace(
+      new RegExp(RAW_REFUSED.source, 'g'),
+      char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+    );
 }

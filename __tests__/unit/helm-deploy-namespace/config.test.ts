@@ -123,6 +123,23 @@ describe('helm-deploy-namespace readConfig', () => {
     expect(await valuesFileText({ f: Number.POSITIVE_INFINITY })).toBe('f: .inf\n');
   });
 
+  it('escapes what helm refuses raw in the YAML fallback too, in values and keys', async () => {
+    const odd = 'del\u007f nel\u0085 c1\u009f ls\u2028 ps\u2029 bom\ufeff tab\t back\\\u007f';
+    const values = {
+      f: Number.POSITIVE_INFINITY,
+      odd,
+      ['k\u0085ey']: 'v',
+      long: 'x'.repeat(200) + odd
+    };
+    const text = await valuesFileText(values);
+    expect(text.startsWith('{')).toBe(false);
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029\ufeff]/);
+    expect(text).toContain(
+      String.raw`odd: "del\u007f nel\u0085 c1\u009f ls\u2028 ps\u2029 bom\ufeff`
+    );
+    expect(parseYaml(text, { version: '1.1' })).toEqual(values);
+  });
+
   it('splits comma lists into assignments, as helm --set does', () => {
     const c = config({ set: 'registryServer=r,registryUser=u,imageBuildNumber=7' });
     expect(c.values).toEqual({ registryServer: 'r', registryUser: 'u', imageBuildNumber: 7 });
