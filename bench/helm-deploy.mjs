@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { median, runProcess, sideBySide, stackFacts, timeBundleToLine } from './lib.mjs';
-import { medianPhases, profileRun } from './profile.mjs';
+import { COMMAND_PHASE, medianPhases, profileRun } from './profile.mjs';
 
 export const name = 'helm-deploy';
 
@@ -135,15 +135,19 @@ export default async function helmDeploy({ root, runs }) {
         ...deploy,
         // Where the action's time goes (the warm-up run left out), beside raw helm's median.
         profile: medianPhases(profiles.slice(1)),
-        // The action's own time, read from the same runs: everything but its helm process's
-        // group (median), free of the noise of helm's wait.
+        // The action's own time, read from the same runs: everything but the helm command's run
+        // (from its `[command]` line to the end of its group; median), free of the noise of
+        // helm's wait.
         outsideHelmMs: Math.round(
           median(
             profiles
               .slice(1)
               .map(phases =>
                 phases
-                  .filter(phase => !phase.name.startsWith('helm upgrade'))
+                  .filter(
+                    phase =>
+                      !(phase.name.startsWith('helm upgrade') && phase.name.endsWith(COMMAND_PHASE))
+                  )
                   .reduce((sum, phase) => sum + phase.ms, 0)
               )
           )

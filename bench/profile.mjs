@@ -32,6 +32,9 @@ export function profileRun(root, action, inputs, runnerDir, extraEnv = {}) {
   });
 }
 
+/** The part of a group from its `[command]` line to its end: the tool's run (bench/helm-deploy.mjs). */
+export const COMMAND_PHASE = 'its command';
+
 /** Turns timestamped lines into [{ name, ms }]: the groups and the time around them. */
 export function phasesOf(lines, endMs) {
   const phases = [];
@@ -48,8 +51,17 @@ export function phasesOf(lines, endMs) {
       if (line.at > cursor && open === undefined && phases.length > 1)
         phases.push({ name: `(between groups ${++betweenCount})`, ms: line.at - cursor });
       open = { name: normalise(line.text.slice('::group::'.length)), at: line.at };
+    } else if (line.text.startsWith('[command]') && open && open.commandAt === undefined) {
+      // A group that runs a tool splits at its (first) command line: the action's own work
+      // before the tool starts, then the tool's run as the action sees it.
+      open.commandAt = line.at;
     } else if (line.text.startsWith('::endgroup::') && open) {
-      phases.push({ name: open.name, ms: line.at - open.at });
+      if (open.commandAt === undefined) phases.push({ name: open.name, ms: line.at - open.at });
+      else
+        phases.push(
+          { name: `${open.name}: before its command`, ms: open.commandAt - open.at },
+          { name: `${open.name}: ${COMMAND_PHASE}`, ms: line.at - open.commandAt }
+        );
       cursor = line.at;
       open = undefined;
     }
