@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { escapeSetValue, mergeSetValues } from '../lib/strvals.js';
-import { stringifyYaml11 } from '../lib/yaml11.js';
+import { escapeRawRefused, stringifyYaml11 } from '../lib/yaml11.js';
 import type { DeployConfig } from './config.js';
 
 /**
@@ -72,10 +72,7 @@ function isPlainObject(value: object): boolean {
 }
 
 function quoted(text: string): string {
-  return JSON.stringify(text).replace(
-    /[\u007f-\u009f\u2028\u2029\ufeff]/g,
-    char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
-  );
+  return escapeRawRefused(JSON.stringify(text));
 }
 
 export async function writeGeneratedValues(

@@ -27,10 +27,21 @@ export function yaml11Parser(): (text: string) => unknown {
 
 /**
  * Characters helm refuses raw in a values file (DEL and the C1 controls: "control characters are
- * not allowed"), or reads as a line break or drops (NEL, U+2028, U+2029, the BOM), which `yaml`
- * writes raw, even inside double quotes.
+ * not allowed"), or reads as a line break or drops (NEL, U+2028, U+2029, the BOM). JSON.stringify
+ * and `yaml` both write them raw, `yaml` even inside double quotes.
  */
 const RAW_REFUSED = /[\u007f-\u009f\u2028\u2029\ufeff]/;
+
+/**
+ * `text` (a JSON string or a YAML double-quoted scalar, whose `\uXXXX` escapes are the same) with
+ * every RAW_REFUSED character written as its escape.
+ */
+export function escapeRawRefused(text: string): string {
+  return text.replace(
+    new RegExp(RAW_REFUSED.source, 'g'),
+    char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
+}
 
 /**
  * Values as YAML 1.1: a string such as `on`, `yes`, `y` or `1_000` is written quoted (YAML 1.2
@@ -51,11 +62,5 @@ export async function stringifyYaml11(values: unknown): Promise<string> {
       }
     }
   });
-  if (!refused) return document.toString();
-  return document
-    .toString({ lineWidth: 0 })
-    .replace(
-      new RegExp(RAW_REFUSED.source, 'g'),
-      char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
-    );
+  return refused ? escapeRawRefused(document.toString({ lineWidth: 0 })) : document.toString();
 }
