@@ -56,6 +56,23 @@ export function registryRequest(
   });
 }
 
+/**
+ * Every repository the registry lists, following the catalog's `Link: <…>; rel="next"` pages: a
+ * registry answers at most its page limit (1000 for distribution) however large `n` is asked, and
+ * the stack's registries keep what earlier runs pushed.
+ */
+export async function catalogRepositories(registry: string, pageSize = 1000): Promise<string[]> {
+  const repositories: string[] = [];
+  let next: string | undefined = `/v2/_catalog?n=${pageSize}`;
+  while (next) {
+    const res = await registryRequest(registry, next);
+    if (res.status !== 200) throw new Error(`GET ${registry}${next} → ${res.status}`);
+    repositories.push(...(JSON.parse(res.body).repositories ?? []));
+    next = /^<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1];
+  }
+  return repositories;
+}
+
 /** The digest the registry serves for repo:reference (what `name@digest` pulls). */
 export async function manifestDigest(
   registry: string,

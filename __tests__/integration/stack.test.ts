@@ -6,7 +6,12 @@ import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
 import { applyRegistrySecret, deleteNamespace, kubectl, uniqueName } from '../helpers/kube.js';
 import { pushScratchImage } from '../helpers/buildkit.js';
-import { manifestDigest, registryRequest, writeDockerConfig } from '../helpers/registry.js';
+import {
+  catalogRepositories,
+  manifestDigest,
+  registryRequest,
+  writeDockerConfig
+} from '../helpers/registry.js';
 import { stackFact } from '../helpers/stack.js';
 
 /**
@@ -49,10 +54,7 @@ describe('local stack', () => {
   });
 
   it('lists the pushed image through the registry API', async () => {
-    const catalog = JSON.parse(
-      (await registryRequest(stackFact('REGISTRY_TLS'), '/v2/_catalog?n=1000')).body
-    );
-    expect(catalog.repositories).toContain(repository);
+    expect(await catalogRepositories(stackFact('REGISTRY_TLS'))).toContain(repository);
     const tags = JSON.parse(
       (await registryRequest(stackFact('REGISTRY_TLS'), `/v2/${repository}/tags/list`)).body
     );

