@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
@@ -71,6 +72,22 @@ export async function catalogRepositories(registry: string, pageSize = 1000): Pr
     next = /^<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''))?.[1];
   }
   return repositories;
+}
+
+/**
+ * Copies the sample app at `digest` from the stack's plain registry to `target`
+ * (`host:port/repository:tag`, plain HTTP) with skopeo, keeping its digest.
+ */
+export function copySampleApp(digest: string, target: string): void {
+  execFileSync('skopeo', [
+    'copy',
+    '--quiet',
+    '--preserve-digests',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    `docker://${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${digest}`,
+    `docker://${target}`
+  ]);
 }
 
 /** The digest the registry serves for repo:reference (what `name@digest` pulls). */

@@ -19,7 +19,7 @@ import {
   startMain,
   type ActionRun
 } from '../helpers/action-runner.js';
-import { manifestDigest } from '../helpers/registry.js';
+import { copySampleApp, manifestDigest } from '../helpers/registry.js';
 import { kubectl, namespacesDeletedAfterAll, podImageDigests, waitUntil } from '../helpers/kube.js';
 import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackDir, stackFact } from '../helpers/stack.js';
@@ -147,15 +147,7 @@ describe('registry stops during the image pull', () => {
       ['v1', v1()],
       ['v2', v2()]
     ] as const) {
-      execFileSync('skopeo', [
-        'copy',
-        '--quiet',
-        '--preserve-digests',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${digest}`,
-        `docker://${host}/${repository}:${tag}`
-      ]);
+      copySampleApp(digest, `${host}/${repository}:${tag}`);
     }
     hostsDir = path.join(stackDir(), 'node', 'certs.d', host);
     mkdirSync(hostsDir, { recursive: true });

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
 import { waitUntil } from '../helpers/kube.js';
-import { MANIFEST_ACCEPT, catalogRepositories, registryRequest } from '../helpers/registry.js';
+import {
+  MANIFEST_ACCEPT,
+  catalogRepositories,
+  copySampleApp,
+  registryRequest
+} from '../helpers/registry.js';
 import { stackFact } from '../helpers/stack.js';
 
 /**
@@ -33,7 +38,9 @@ async function startRegistry(): Promise<ChildProcess> {
       if (started.exitCode !== null)
         throw new Error(`docker-registry exited (${started.exitCode})`);
       try {
-        execFileSync('curl', ['-fsS', '-o', '/dev/null', `http://${host}/v2/`]);
+        execFileSync('curl', ['-fsS', '-o', '/dev/null', `http://${host}/v2/`], {
+          stdio: 'ignore'
+        });
         return true;
       } catch {
         return undefined;
@@ -50,18 +57,6 @@ async function stopRegistry(): Promise<void> {
   if (!running || running.exitCode !== null) return;
   running.kill('SIGTERM');
   await new Promise(resolve => running.once('exit', resolve));
-}
-
-function copyImage(digest: string, target: string): void {
-  execFileSync('skopeo', [
-    'copy',
-    '--quiet',
-    '--preserve-digests',
-    '--src-tls-verify=false',
-    '--dest-tls-verify=false',
-    `docker://${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${digest}`,
-    `docker://${host}/${target}`
-  ]);
 }
 
 function prune(): string {
@@ -124,9 +119,9 @@ describe('registry pruning before start (components/20-registry.sh prune_pushed)
       ].join('\n')
     );
     await startRegistry();
-    copyImage(stackFact('SAMPLE_APP_V1_DIGEST'), 'slipway/sample-app:1.0.0');
-    copyImage(stackFact('SAMPLE_APP_V2_DIGEST'), `${pushed}:t`);
-    copyImage(stackFact('SAMPLE_APP_V2_DIGEST'), `${nested}:t`);
+    copySampleApp(stackFact('SAMPLE_APP_V1_DIGEST'), `${host}/slipway/sample-app:1.0.0`);
+    copySampleApp(stackFact('SAMPLE_APP_V2_DIGEST'), `${host}/${pushed}:t`);
+    copySampleApp(stackFact('SAMPLE_APP_V2_DIGEST'), `${host}/${nested}:t`);
     const kept = await blobsOf('slipway/sample-app', '1.0.0');
     const onlyPushed = (await blobsOf(pushed, 't')).filter(digest => !kept.includes(digest));
     expect(onlyPushed.length).toBeGreaterThan(0);
