@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { waitUntil } from './kube.js';
 import { registryPassword, stackFact } from './stack.js';
 
 /** Manifest media types a registry may hold for one image (single-arch or index). */
@@ -88,6 +90,57 @@ export function copySampleApp(digest: string, target: string): void {
     `docker://${stackFact('SAMPLE_APP_IMAGE_PLAIN')}@${digest}`,
     `docker://${target}`
   ]);
+}
+
+/**
+ * Writes the config of a private Debian docker-registry, as components/20-registry.sh writes the
+ * plain one: HTTP on `host`, no auth, filesystem storage under `root` (`deletable`: deletes
+ * allowed).
+ */
+export function writePlainRegistryConfig(
+  config: string,
+  host: string,
+  root: string,
+  options: { deletable?: boolean } = {}
+): void {
+  const storage = `filesystem: {rootdirectory: ${root}}${options.deletable ? ', delete: {enabled: true}' : ''}`;
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: {level: info, formatter: text}',
+      `storage: {${storage}}`,
+      `http: {addr: "${host}", secret: ${randomBytes(16).toString('hex')}}`,
+      ''
+    ].join('\n')
+  );
+}
+
+/**
+ * Starts docker-registry on `config` and waits until it answers on `host`; undefined when it
+ * exited first (its port taken).
+ */
+export async function servePlainRegistry(
+  config: string,
+  host: string
+): Promise<ChildProcess | undefined> {
+  const started = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  const up = await waitUntil(
+    `private registry on ${host}`,
+    () => {
+      if (started.exitCode !== null) return false;
+      try {
+        execFileSync('curl', ['-fsS', '-o', '/dev/null', `http://${host}/v2/`], {
+          stdio: 'ignore'
+        });
+        return true;
+      } catch {
+        return undefined;
+      }
+    },
+    15_000
+  );
+  return up ? started : undefined;
 }
 
 /** The digest the registry serves for repo:reference (what `name@digest` pulls). */

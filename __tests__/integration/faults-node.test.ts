@@ -19,7 +19,12 @@ import {
   startMain,
   type ActionRun
 } from '../helpers/action-runner.js';
-import { copySampleApp, manifestDigest } from '../helpers/registry.js';
+import {
+  copySampleApp,
+  manifestDigest,
+  servePlainRegistry,
+  writePlainRegistryConfig
+} from '../helpers/registry.js';
 import { kubectl, namespacesDeletedAfterAll, podImageDigests, waitUntil } from '../helpers/kube.js';
 import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackDir, stackFact } from '../helpers/stack.js';
@@ -112,34 +117,9 @@ describe('registry stops during the image pull', () => {
       port = privatePort(25600);
       host = `${nodeIp()}:${port}`;
       const config = path.join(dir, 'config.yml');
-      writeFileSync(
-        config,
-        [
-          'version: 0.1',
-          'log: {level: info, formatter: text}',
-          `storage: {filesystem: {rootdirectory: ${path.join(dir, 'data')}}}`,
-          `http: {addr: "${host}", secret: ${randomBytes(16).toString('hex')}}`,
-          ''
-        ].join('\n')
-      );
-      const started = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-      const up = await waitUntil(
-        `private registry on ${host}`,
-        () => {
-          if (started.exitCode !== null) return false;
-          try {
-            execFileSync('curl', ['-fsS', '-o', '/dev/null', `http://${host}/v2/`]);
-            return true;
-          } catch {
-            return undefined;
-          }
-        },
-        15_000
-      );
-      if (up) {
-        registry = started;
-        break;
-      }
+      writePlainRegistryConfig(config, host, path.join(dir, 'data'));
+      registry = await servePlainRegistry(config, host);
+      if (registry) break;
       if (attempt >= 3) throw new Error(`no private registry could listen near ${nodeIp()}:25600`);
     }
     // The sample app 1.0.0 and 2.0.0, copied from the stack's plain registry with their digests.

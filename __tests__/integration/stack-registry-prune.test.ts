@@ -1,16 +1,17 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
-import { waitUntil } from '../helpers/kube.js';
 import {
   MANIFEST_ACCEPT,
   catalogRepositories,
   copySampleApp,
-  registryRequest
+  registryRequest,
+  servePlainRegistry,
+  writePlainRegistryConfig
 } from '../helpers/registry.js';
 import { stackFact } from '../helpers/stack.js';
 
@@ -29,26 +30,9 @@ let registry: ChildProcess | undefined;
 afterEach(stopRegistry);
 afterAll(() => rmSync(stackDir, { recursive: true, force: true }));
 
-async function startRegistry(): Promise<ChildProcess> {
-  const started = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  registry = started;
-  await waitUntil(
-    `private registry on ${host}`,
-    () => {
-      if (started.exitCode !== null)
-        throw new Error(`docker-registry exited (${started.exitCode})`);
-      try {
-        execFileSync('curl', ['-fsS', '-o', '/dev/null', `http://${host}/v2/`], {
-          stdio: 'ignore'
-        });
-        return true;
-      } catch {
-        return undefined;
-      }
-    },
-    15_000
-  );
-  return started;
+async function startRegistry(): Promise<void> {
+  registry = await servePlainRegistry(config, host);
+  if (!registry) throw new Error(`the private registry could not start on ${host}`);
 }
 
 async function stopRegistry(): Promise<void> {
@@ -108,16 +92,7 @@ describe('registry pruning before start (components/20-registry.sh prune_pushed)
 
   it('keeps the stack repositories and their blobs, removes pushed ones and their blobs', async () => {
     mkdirSync(state, { recursive: true });
-    writeFileSync(
-      config,
-      [
-        'version: 0.1',
-        'log: {level: info, formatter: text}',
-        `storage: {filesystem: {rootdirectory: ${path.join(state, 'data-plain')}}, delete: {enabled: true}}`,
-        `http: {addr: "${host}", secret: ${randomBytes(16).toString('hex')}}`,
-        ''
-      ].join('\n')
-    );
+    writePlainRegistryConfig(config, host, path.join(state, 'data-plain'), { deletable: true });
     await startRegistry();
     copySampleApp(stackFact('SAMPLE_APP_V1_DIGEST'), `${host}/slipway/sample-app:1.0.0`);
     copySampleApp(stackFact('SAMPLE_APP_V2_DIGEST'), `${host}/${pushed}:t`);
