@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stackFact } from './stack.js';
+import { freeLoopbackPort } from './ports.js';
 
 export interface RawPush {
   status: number | null;
@@ -56,7 +57,7 @@ export function pushScratchImage(
 }
 
 /**
- * A second buildkitd (the stack's binary and config, its own root) on a random loopback port or
+ * A second buildkitd (the stack's binary and config, its own root) on a free loopback port or
  * at `addr` (e.g. a unix socket), optionally requiring TLS client certificates or with its own
  * environment; `ready` waits until it answers, `stop` kills it.
  */
@@ -72,7 +73,7 @@ export function startPrivateBuildkitd(options: {
   ready: () => Promise<void>;
   stop: () => Promise<void>;
 } {
-  const addr = options.addr ?? `tcp://127.0.0.1:${25300 + Math.floor(Math.random() * 600)}`;
+  const addr = options.addr ?? `tcp://127.0.0.1:${freeLoopbackPort()}`;
   const config = path.join(
     path.dirname(stackFact('BUILDKIT_HOST').replace('unix://', '')),
     'buildkitd.toml'

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { callerRepository, readResult, runAct } from '../helpers/act.js';
 import { startPrivateBuildkitd } from '../helpers/buildkit.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 import { MANIFEST_ACCEPT, registryRequest } from '../helpers/registry.js';
 import { stackFact } from '../helpers/stack.js';
 
@@ -74,16 +74,6 @@ func main() {
     path.join(dir, 'Dockerfile'),
     'FROM scratch\nCOPY stamp /stamp\nRUN ["/stamp", "/one"]\nRUN ["/stamp", "/two"]\n'
   );
-}
-
-/** A loopback port nothing listens on (taken and released). */
-function closedPort(): Promise<number> {
-  return new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The layers of repository:tag in the plain registry. */
@@ -234,7 +224,7 @@ describe('type=gha build cache under act (act’s Actions cache server)', () => 
     );
     const resultFile = path.join(work, 'fault.result');
     // act starts no cache server of its own when ACTIONS_CACHE_URL is given.
-    const url = `http://127.0.0.1:${await closedPort()}/`;
+    const url = `http://127.0.0.1:${freeLoopbackPort()}/`;
     const act = await runAct(repo, [
       '--env',
       `RESULT_FILE=${resultFile}`,

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../helpers/action-runner.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
 import {
   MANIFEST_ACCEPT,
   catalogRepositories,
@@ -23,8 +24,7 @@ import { stackFact } from '../helpers/stack.js';
 const stackDir = mkdtempSync(path.join(tmpdir(), 'slipway-prune-'));
 const state = path.join(stackDir, 'registry');
 const config = path.join(state, 'plain.yml');
-const port = 25700 + Math.floor(Math.random() * 90);
-const host = `127.0.0.1:${port}`;
+const host = `127.0.0.1:${freeLoopbackPort()}`;
 let registry: ChildProcess | undefined;
 
 afterEach(stopRegistry);
