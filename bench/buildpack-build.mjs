@@ -118,7 +118,6 @@ export default async function buildpackBuild({ root, runs }) {
     return [
       {
         key: 'build',
-        goal: 1.05,
         overheadMs: Math.round(overhead.a.medianMs - overhead.b.medianMs),
         ...overhead,
         // Where the action's time goes (the warm-up run left out).

@@ -204,7 +204,6 @@ export default async function flow({ root, runs }) {
     return [
       {
         key: 'flow',
-        goal: 1.05,
         overheadMs: Math.round(result.a.medianMs - result.b.medianMs),
         ...result,
         profile: medianPhases(profiles.slice(1))

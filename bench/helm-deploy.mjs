@@ -5,7 +5,8 @@
 //    probe lands relative to the app's start moves a rollout by up to a second at random, which
 //    drowned a difference of tens of ms in five runs.
 //  - deploy_rollout: the same with the pod rolled out and Ready (the real node pulls and runs it):
-//    the whole deploy, rollout noise included. Goal <= 1.05x.
+//    the whole deploy, rollout noise included (context, no goal: the pod's start moves it by up
+//    to a second either way).
 //  - setup_cache_helm: from process start to the end of the action's Helm setup, with helm in the
 //    tool cache vs a cold install (mirror download, sha256 verify, extract). Goal <= 0.1x.
 import { randomBytes } from 'node:crypto';
@@ -130,7 +131,6 @@ export default async function helmDeploy({ root, runs }) {
     return [
       {
         key: 'deploy',
-        goal: 1.05,
         overheadMs: Math.round(deploy.a.medianMs - deploy.b.medianMs),
         ...deploy,
         // Where the action's time goes (the warm-up run left out), beside raw helm's median.
@@ -155,7 +155,6 @@ export default async function helmDeploy({ root, runs }) {
       },
       {
         key: 'deploy_rollout',
-        goal: 1.05,
         overheadMs: Math.round(rollout.a.medianMs - rollout.b.medianMs),
         ...rollout
       },

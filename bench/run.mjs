@@ -18,6 +18,17 @@ const modules = readdirSync(here)
   .filter(file => file.endsWith('.mjs') && !['lib.mjs', 'run.mjs'].includes(file))
   .sort();
 
+// Issue 20's goals for the fixed cost each action adds to its raw CLI doing the same work: these
+// figures are judged by the difference, not by their ratio (a ratio of a long build says little).
+const OVERHEAD_GOALS_MS = { build: 50, deploy: 150, flow: 250 };
+
+/** How a result is judged: its fixed cost in ms, its ratio, or not at all (context only). */
+function goalOf(result) {
+  if (result.key in OVERHEAD_GOALS_MS)
+    return `fixed cost ${result.overheadMs} ms (goal <= ${OVERHEAD_GOALS_MS[result.key]} ms)`;
+  return result.goal === undefined ? '(no goal)' : `(goal <= ${result.goal}x)`;
+}
+
 const results = [];
 for (const file of modules) {
   const mod = await import(pathToFileURL(path.join(here, file)).href);
@@ -28,7 +39,7 @@ for (const file of modules) {
   for (const result of await mod.default({ root, runs, quick })) {
     results.push(result);
     console.log(
-      `  ${result.key}: ${result.ratio.toFixed(3)}x (goal <= ${result.goal}x)  ${result.a.label} ${result.a.medianMs} ms vs ${result.b.label} ${result.b.medianMs} ms`
+      `  ${result.key}: ${result.ratio.toFixed(3)}x ${goalOf(result)}  ${result.a.label} ${result.a.medianMs} ms vs ${result.b.label} ${result.b.medianMs} ms`
     );
   }
 }
@@ -43,8 +54,6 @@ for (const [headline, prefix] of [
   const parts = results.filter(r => r.key.startsWith(prefix));
   if (parts.length > 0) ratios[headline] = Number(Math.max(...parts.map(r => r.ratio)).toFixed(3));
 }
-// Issue 20's goals for the fixed cost each action adds to its raw CLI doing the same work.
-const OVERHEAD_GOALS_MS = { build: 50, deploy: 150, flow: 250 };
 const overheadMs = Object.fromEntries(
   results.filter(r => r.key in OVERHEAD_GOALS_MS).map(r => [r.key, r.overheadMs])
 );
@@ -74,12 +83,17 @@ const report = {
 };
 writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 
+function tableGoal(result) {
+  if (result.key in OVERHEAD_GOALS_MS) return `≤ ${OVERHEAD_GOALS_MS[result.key]} ms fixed cost`;
+  return result.goal === undefined ? '—' : `≤ ${result.goal}×`;
+}
+
 const table = [
   '| Figure | Ratio | Goal | A (median) | B (median) |',
   '| --- | --- | --- | --- | --- |',
   ...results.map(
     r =>
-      `| \`${r.key}\` | ${r.ratio.toFixed(3)}× | ≤ ${r.goal}× | ${r.a.label}: ${r.a.medianMs} ms | ${r.b.label}: ${r.b.medianMs} ms${r.overheadMs !== undefined ? ` (fixed cost ${r.overheadMs} ms)` : ''} |`
+      `| \`${r.key}\` | ${r.ratio.toFixed(3)}× | ${tableGoal(r)} | ${r.a.label}: ${r.a.medianMs} ms | ${r.b.label}: ${r.b.medianMs} ms${r.overheadMs !== undefined ? ` (fixed cost ${r.overheadMs} ms)` : ''} |`
   )
 ];
 for (const [key, phases] of Object.entries(profiles)) {
@@ -99,7 +113,7 @@ for (const [key, phases] of Object.entries(profiles)) {
     console.log(`    ${String(phase.medianMs).padStart(8)} ms  ${phase.name}`);
 }
 const missed = [
-  ...results.filter(r => r.ratio > r.goal).map(r => r.key),
+  ...results.filter(r => r.goal !== undefined && r.ratio > r.goal).map(r => r.key),
   ...Object.entries(overheadMs)
     .filter(([key, ms]) => ms > OVERHEAD_GOALS_MS[key])
     .map(([key, ms]) => `overhead_ms.${key} (${ms} > ${OVERHEAD_GOALS_MS[key]})`),

@@ -163,7 +163,7 @@ YAML
 
 # Images the stack builds FROM scratch and pushes to both registries (60-images, 65-buildpacks).
 # fact KEY: a fact another component wrote with write_env (their values are known once they are up).
-fact() { sed -n "s/^$1=//p" "$ENV_DIR"/*.env | head -n 1; }
+fact() { cat "$ENV_DIR"/*.env 2>/dev/null | sed -n "s/^$1=//p" | head -n 1; }
 
 # A DOCKER_CONFIG for buildctl (it reads registry auth client-side), private and short-lived.
 with_registry_auth() {
@@ -189,8 +189,8 @@ registry_curl() {
     <<<"user = \"$(fact REGISTRY_USER):$(cat "$(fact REGISTRY_PASSWORD_FILE)")\""
 }
 
-has_tag() { # has_tag REGISTRY REPO TAG
-  registry_curl "$1" -o /dev/null "$(registry_url "$1")/v2/$2/manifests/$3"
+has_tag() { # has_tag REGISTRY REPO TAG (false before the registry's facts exist)
+  [[ -n $1 ]] && registry_curl "$1" -o /dev/null "$(registry_url "$1")/v2/$2/manifests/$3"
 }
 
 # The digest the registry serves for REPO:TAG (what a kubelet pulling the tag gets).

@@ -71,7 +71,7 @@ down() { stop_daemon gitserver; stop_daemon git-daemon; rm -f "$ENV_DIR/git.env"
 status() {
   git ls-remote "http://127.0.0.1:$GIT_HTTP_PORT/sample-app.git" >/dev/null 2>&1 &&
     git ls-remote "git://127.0.0.1:$GIT_DAEMON_PORT/sample-app.git" >/dev/null 2>&1 &&
-    echo "http://127.0.0.1:$GIT_HTTP_PORT, git://127.0.0.1:$GIT_DAEMON_PORT ($(ls "$REPOS" | tr '\n' ' '))"
+    echo "http://127.0.0.1:$GIT_HTTP_PORT, git://127.0.0.1:$GIT_DAEMON_PORT ($(ls "$REPOS" 2>/dev/null | tr '\n' ' '))"
 }
 
 "${1:?usage: $0 install|up|down|status}"

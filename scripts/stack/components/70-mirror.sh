@@ -50,7 +50,7 @@ up() {
 down() { stop_daemon mirror; rm -f "$ENV_DIR/mirror.env"; }
 
 status() {
-  curl -fsS -o /dev/null "http://127.0.0.1:$MIRROR_PORT/helm/" && echo "http://127.0.0.1:$MIRROR_PORT ($(cd "$ROOT" && find . -name '*.tar.gz' | wc -l) archives)"
+  curl -fs -o /dev/null "http://127.0.0.1:$MIRROR_PORT/helm/" && echo "http://127.0.0.1:$MIRROR_PORT ($(cd "$ROOT" 2>/dev/null && find . -name '*.tar.gz' | wc -l) archives)"
 }
 
 "${1:?usage: $0 install|up|down|status}"
