@@ -128,6 +128,25 @@ export function podImageDigests(namespace: string): string[] {
 }
 
 /**
+ * `podImageDigests` once the namespace has a Ready pod, or after `timeoutMs` (then possibly
+ * empty): the check a test makes right after a deploy returned. Once in a CI run the root
+ * action's step ended while its pod had turned Running but not yet Ready (the kubelet wrote
+ * Ready ≈ 0.3 s later; helm's wait and the kubelet log disagree, not reproduced in 12 runs of
+ * helm alone under load). An empty list or another digest still fails the caller's comparison.
+ */
+export async function readyPodImageDigests(
+  namespace: string,
+  timeoutMs = 30_000
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const digests = podImageDigests(namespace);
+    if (digests.length > 0 || Date.now() > deadline) return digests;
+    await new Promise(resolve => setTimeout(resolve, 250));
+  }
+}
+
+/**
  * For a test file: a function that names a fresh namespace (`prefix-xxxxxx`), each deleted with
  * everything in it after the file's tests.
  */

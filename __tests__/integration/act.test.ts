@@ -9,7 +9,7 @@ import {
   deleteNamespace,
   getFromPod,
   kubectl,
-  podImageDigests,
+  readyPodImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
@@ -64,7 +64,7 @@ async function expectDeployedByDigest(
   );
   expect(object.status.readyReplicas).toBe(1);
   // Pulled by the real node with the pull secret the action made (none was made by hand here).
-  expect(podImageDigests(namespace)).toEqual([registryDigest]);
+  expect(await readyPodImageDigests(namespace)).toEqual([registryDigest]);
   expect(await answerOf(kubectl, namespace, deployment)).toMatch(/ \(version 1\.0\.0\)\n$/);
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, runMain, runPost } from '../helpers/action-runner.js';
-import { deleteNamespace, kubectl, podImageDigests, uniqueName } from '../helpers/kube.js';
+import { deleteNamespace, kubectl, readyPodImageDigests, uniqueName } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
 import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
@@ -99,7 +99,7 @@ describe('setup-buildctl addr: kubernetes on the real node', () => {
         code: deploy.exitCode,
         log: deploy.exitCode ? deploy.stdout.slice(-3000) : ''
       }).toEqual({ code: 0, log: '' });
-      expect(podImageDigests(target)).toEqual([digest]);
+      expect(await readyPodImageDigests(target)).toEqual([digest]);
       expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(
         'built in the cluster (version dev)\n'
       );

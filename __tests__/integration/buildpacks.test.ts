@@ -14,7 +14,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageDigests,
+  readyPodImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { pushSourceFiles } from '../helpers/git.js';
@@ -114,7 +114,9 @@ async function deployAndAsk(prefix: string, imageref: string, message: string): 
     code: deploy.exitCode,
     log: deploy.exitCode ? deploy.stdout.slice(-3000) : ''
   }).toEqual({ code: 0, log: '' });
-  expect(podImageDigests(namespace)).toEqual([imageref.slice(imageref.indexOf('@') + 1)]);
+  expect(await readyPodImageDigests(namespace)).toEqual([
+    imageref.slice(imageref.indexOf('@') + 1)
+  ]);
   return answerOf(kubectl, namespace, 'web-sample-app');
 }
 
@@ -417,7 +419,7 @@ describe('root action with frontend: buildpacks', () => {
     expect(run.stdout).toContain('building with buildpacks');
     const digest = await manifestDigest(registry, `${repo}-root`, '1');
     expect(run.outputs.digest).toBe(digest);
-    expect(podImageDigests(target)).toEqual([digest]);
+    expect(await readyPodImageDigests(target)).toEqual([digest]);
     expect(await answerOf(kubectl, target, 'sample-app')).toBe(
       `root action, buildpacks (version ${version})\n`
     );
@@ -515,7 +517,7 @@ describe('frontend: buildpacks in a builder pod (builder: kubernetes)', () => {
       expect(main.stdout).toContain('===> EXPORTING');
       const digest = await manifestDigest(registry, `${repo}-git-k8s`, '1');
       expect(main.outputs.imageref).toBe(`${inCluster}/${repo}-git-k8s@${digest}`);
-      expect(podImageDigests(target)).toEqual([digest]);
+      expect(await readyPodImageDigests(target)).toEqual([digest]);
       expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(
         `buildpacks in the cluster (version ${version})\n`
       );

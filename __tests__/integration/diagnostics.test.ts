@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { projectRoot, runMain, type ActionRun } from '../helpers/action-runner.js';
-import { kubectl, namespacesDeletedAfterAll, podImageDigests } from '../helpers/kube.js';
+import { kubectl, namespacesDeletedAfterAll, readyPodImageDigests } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, stackFact } from '../helpers/stack.js';
 
@@ -75,7 +75,7 @@ async function failAfterGood(prefix: string, bad: Record<string, string>): Promi
   expect(run.outputs).toMatchObject({ revision: '3', status: 'deployed' });
   // The previous release serves: its pod runs 1.0.0 and answers through its Service.
   // (The image ID names whichever repository the node first pulled these bytes from.)
-  expect(podImageDigests(namespace)).toEqual([v1()]);
+  expect(await readyPodImageDigests(namespace)).toEqual([v1()]);
   expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
     'Hello from Slipway (version 1.0.0)\n'
   );

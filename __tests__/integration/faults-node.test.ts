@@ -25,7 +25,12 @@ import {
   servePlainRegistry,
   writePlainRegistryConfig
 } from '../helpers/registry.js';
-import { kubectl, namespacesDeletedAfterAll, podImageDigests, waitUntil } from '../helpers/kube.js';
+import {
+  kubectl,
+  namespacesDeletedAfterAll,
+  readyPodImageDigests,
+  waitUntil
+} from '../helpers/kube.js';
 import { answerOf, writeSampleAppContext } from '../helpers/sample-app.js';
 import { pathWithHelm, stackDir, stackFact } from '../helpers/stack.js';
 
@@ -157,7 +162,7 @@ describe('registry stops during the image pull', () => {
       }
     );
     expectSuccess(first);
-    expect(podImageDigests(namespace)).toEqual([v1()]);
+    expect(await readyPodImageDigests(namespace)).toEqual([v1()]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'Hello from Slipway (version 1.0.0)\n'
     );
@@ -207,7 +212,7 @@ describe('registry stops during the image pull', () => {
     expect(run.outputs).toMatchObject({ revision: '3', status: 'deployed' });
     expect(releaseStatus(namespace)).toEqual({ version: 3, status: 'deployed' });
     // The previous release still serves: its pod runs 1.0.0 and answers through its Service.
-    expect(podImageDigests(namespace)).toEqual([v1()]);
+    expect(await readyPodImageDigests(namespace)).toEqual([v1()]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'Hello from Slipway (version 1.0.0)\n'
     );
@@ -392,7 +397,7 @@ describe('the API server restarts during the rollout wait', () => {
       );
       expect(run.outputs).toMatchObject({ revision: '2', status: 'deployed' });
       expect(releaseStatus(namespace)).toEqual({ version: 2, status: 'deployed' });
-      expect(podImageDigests(namespace)).toEqual([v2()]);
+      expect(await readyPodImageDigests(namespace)).toEqual([v2()]);
       expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
         'Hello from Slipway (version 2.0.0)\n'
       );
@@ -450,7 +455,7 @@ describe('the API server restarts during the rollout wait', () => {
     expect(post.exitCode).toBe(0);
     expect(post.stdout).toContain('Rolled back to revision 1');
     expect(releaseStatus(namespace)).toEqual({ version: 3, status: 'deployed' });
-    expect(podImageDigests(namespace)).toEqual([v1()]);
+    expect(await readyPodImageDigests(namespace)).toEqual([v1()]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'Hello from Slipway (version 1.0.0)\n'
     );
@@ -660,7 +665,7 @@ describe('containerd restarts during a rollout (the shared node: runs last)', ()
     expectSuccess(run);
     expect(run.outputs).toMatchObject({ revision: '2', status: 'deployed' });
     expect(releaseStatus(namespace)).toEqual({ version: 2, status: 'deployed' });
-    expect(podImageDigests(namespace)).toEqual([v2()]);
+    expect(await readyPodImageDigests(namespace)).toEqual([v2()]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'Hello from Slipway (version 2.0.0)\n'
     );

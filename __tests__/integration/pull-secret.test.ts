@@ -7,7 +7,7 @@ import {
   applyRegistrySecret,
   kubectl,
   namespacesDeletedAfterAll,
-  podImageDigests
+  readyPodImageDigests
 } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
 import { pathWithHelm, registryPassword, stackFact } from '../helpers/stack.js';
@@ -90,7 +90,7 @@ describe('helm-deploy-namespace image-pull-secret', () => {
     expect(made.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('slipway');
     expect(made.metadata.annotations?.['slipway.dev/pull-secret-for']).toBe('web');
     expect(storedAuths(namespace, 'pulls')).toEqual([stackFact('REGISTRY_TLS')]);
-    expect(podImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
+    expect(await readyPodImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
     expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
       'pulled with a made secret (version 1.0.0)\n'
     );
@@ -223,7 +223,7 @@ describe('helm-deploy-namespace image-pull-secret', () => {
       log: ''
     });
     expect(storedAuths(namespace, 'pulls')).toEqual([stackFact('REGISTRY_TLS')]);
-    expect(podImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
+    expect(await readyPodImageDigests(namespace)).toEqual([stackFact('SAMPLE_APP_V1_DIGEST')]);
   }, 180_000);
 
   it('never overwrites a Secret it did not create, and changes nothing before saying so', async () => {

@@ -7,7 +7,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageDigests,
+  readyPodImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { manifestDigest } from '../helpers/registry.js';
@@ -76,7 +76,7 @@ describe('root action with builder: kubernetes', () => {
       );
       const digest = await manifestDigest(stackFact('REGISTRY_TLS'), repository, 'k8s');
       expect(main.outputs.imageref).toBe(`${registry}/${repository}@${digest}`);
-      expect(podImageDigests(target)).toEqual([digest]);
+      expect(await readyPodImageDigests(target)).toEqual([digest]);
       expect(await answerOf(kubectl, target, 'web-sample-app')).toBe(
         'built by the root action in the cluster (version dev)\n'
       );

@@ -7,7 +7,7 @@ import {
   applyRegistrySecret,
   deleteNamespace,
   kubectl,
-  podImageDigests,
+  readyPodImageDigests,
   uniqueName
 } from '../helpers/kube.js';
 import { answerOf } from '../helpers/sample-app.js';
@@ -113,7 +113,7 @@ describe('root action', () => {
         expect(deployment.status.readyReplicas).toBe(1);
         // The real node pulled the pushed digest (with the pull secret the action made in the
         // new namespace) and the app answers.
-        expect(podImageDigests(target)).toEqual([registryDigest]);
+        expect(await readyPodImageDigests(target)).toEqual([registryDigest]);
         expect(await answerOf(kubectl, target, 'sample-app')).toBe(
           'deployed, by "Slipway" (version 1.0.0)\n'
         );

@@ -6,7 +6,7 @@ import { newRunnerDirs, projectRoot, runMain, type ActionRun } from '../helpers/
 import {
   kubectl,
   namespacesDeletedAfterAll,
-  podImageDigests,
+  readyPodImageDigests,
   uniqueName,
   waitUntil
 } from '../helpers/kube.js';
@@ -108,7 +108,7 @@ describe('preview environments that expire', () => {
       expect(run.outputs['expires-at']).toBe(expiresAt(namespace));
       expect(run.summary).toContain(`**Expires at** | \`${expiresAt(namespace)}\``);
       // Pulled and running on the real node, answering.
-      expect(podImageDigests(namespace)).toEqual([digest()]);
+      expect(await readyPodImageDigests(namespace)).toEqual([digest()]);
       expect(await answerOf(kubectl, namespace, 'web-sample-app')).toBe(
         `${namespace} (version 1.0.0)\n`
       );
