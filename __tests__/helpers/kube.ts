@@ -138,12 +138,14 @@ export async function readyPodImageDigests(
   namespace: string,
   timeoutMs = 30_000
 ): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const ready = () => {
     const digests = podImageDigests(namespace);
-    if (digests.length > 0 || Date.now() > deadline) return digests;
-    await new Promise(resolve => setTimeout(resolve, 250));
-  }
+    return digests.length > 0 ? digests : undefined;
+  };
+  // Past the timeout, what the namespace holds then: the caller's comparison names the difference.
+  return waitUntil(`a Ready pod in ${namespace}`, ready, timeoutMs).catch(() =>
+    podImageDigests(namespace)
+  );
 }
 
 /**
